@@ -1,0 +1,99 @@
+import { METHODS } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { type DatabaseHandle, openDatabase } from './db/database.js';
+import { authenticateRequests } from './http/auth-hook.js';
+import type { AppContext } from './http/context.js';
+import { corsForOrigins } from './http/cors.js';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './http/errors.js';
+import { loggerOptions } from './http/logging.js';
+import { landingRoutes } from './http/routes/landing.js';
+import { profileRoutes } from './http/routes/profile.js';
+import { sessionRoutes } from './http/routes/session.js';
+import { addSecurityHeaders } from './http/security-headers.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import { createServices } from './services.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    damson: AppContext;
+  }
+}
+
+export interface AppOptions {
+  config: Config;
+  clock?: Clock;
+  /** Where JSON log lines go (stdout by default); tests capture them. */
+  logStream?: NodeJS.WritableStream;
+  /** An already opened database; by default the app opens (and on close, closes) the configured one. */
+  database?: DatabaseHandle;
+}
+
+/** Service requests are small; uploads go through the multipart streaming path with their own limits. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
+const JSESSIONID_PATH_PARAMETER = /;jsessionid=[^/?#]*/gi;
+
+/** Fastify takes a hop count as a function; every other form of the setting passes through. */
+function fastifyTrustProxy(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
+/** Builds the whole application from configuration. `main` and the tests build it the same way. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const database = options.database ?? (await openDatabase(config));
+
+  const { auth, users } = createServices(database, config, clock);
+  const context: AppContext = { config, clock, database, auth, users };
+
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, options.logStream),
+    trustProxy: fastifyTrustProxy(config.trustProxy),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Old Assets clients append `;jsessionid=…` to paths; it carries nothing Damson uses.
+    rewriteUrl: (request) => (request.url ?? '/').replace(JSESSIONID_PATH_PARAMETER, ''),
+    clientErrorHandler,
+    forceCloseConnections: 'idle',
+  });
+  // Every standard method is routable, so an unexpected one meets the same auth rules and a clear 405.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
+  }
+  app.decorate('damson', context);
+  app.decorateRequest('principal', null);
+  app.decorateRequest('credentialSource', null);
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
+  await app.register(fastifyMultipart, { limits: { fieldSize: BODY_LIMIT_BYTES, fields: 1000, parts: 2000 } });
+
+  app.setErrorHandler(errorHandler(config.errorsAsHttp200));
+  app.setNotFoundHandler(notFoundHandler(config.errorsAsHttp200));
+  if (config.corsOrigins.length > 0) app.addHook('onRequest', corsForOrigins(config.corsOrigins));
+  app.addHook('onRequest', authenticateRequests(auth));
+  app.addHook('onSend', addSecurityHeaders);
+
+  await app.register(
+    async (scope) => {
+      landingRoutes(scope);
+      sessionRoutes(scope, context);
+      profileRoutes(scope);
+    },
+    { prefix: config.basePath },
+  );
+
+  const housekeeping = setInterval(() => {
+    auth.sweepExpired().catch((error: unknown) => app.log.warn({ err: error }, 'session sweep failed'));
+  }, HOUSEKEEPING_INTERVAL_MS);
+  housekeeping.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(housekeeping);
+    if (!options.database) await database.close();
+  });
+  return app;
+}

@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+
+/** Every setting Damson reads, validated once at start. README "Configuration" documents each one. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** `postgres://…` selects PostgreSQL; undefined means the embedded SQLite file in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Path prefix such as `/app`; empty string for none. Never ends with `/`. */
+  basePath: string;
+  /** Absolute URL of the base (including base path) used for emitted URLs; undefined = derived per request. */
+  publicUrl: string | undefined;
+  /** Passed to Fastify's `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
+  adminPassword: string | undefined;
+  /** Where `/logout` goes without a valid `logoutSuccessUrl`: a path on this server or an absolute URL. */
+  landingPage: string;
+  /** Origins allowed as `logoutSuccessUrl` targets; `'*'` allows any http(s) URL (the original behaviour). */
+  logoutRedirectAllowlist: string[] | '*';
+  corsOrigins: string[];
+  sessionIdleMinutes: number;
+  sessionMaxHours: number;
+  loginMaxFailuresPerAccount: number;
+  loginMaxFailuresPerIp: number;
+  loginThrottleWindowMinutes: number;
+  /** Legacy Assets mode: service errors are sent with HTTP 200 (the body still carries `errorcode`). */
+  errorsAsHttp200: boolean;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Reads the configuration from the environment. Each `NAME` may instead be given as `NAME_FILE`
+ * (a path whose content is the value), so secrets can come from mounted files rather than the environment.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => readSetting(env, name, problems);
+
+  const basePath = parseBasePath(read('DAMSON_BASE_PATH'), problems);
+  const config: Config = {
+    port: parseInteger(read('DAMSON_PORT'), 'DAMSON_PORT', 8080, 0, 65535, problems),
+    host: read('DAMSON_HOST') || '127.0.0.1',
+    dataDir: resolve(read('DAMSON_DATA_DIR') || './data'),
+    databaseUrl: parseDatabaseUrl(read('DAMSON_DATABASE_URL'), problems),
+    basePath,
+    publicUrl: parsePublicUrl(read('DAMSON_PUBLIC_URL'), problems),
+    trustProxy: parseTrustProxy(read('DAMSON_TRUST_PROXY'), problems),
+    adminPassword: parseAdminPassword(read('DAMSON_ADMIN_PASSWORD'), problems),
+    landingPage: parseLandingPage(read('DAMSON_LANDING_PAGE'), basePath, problems),
+    logoutRedirectAllowlist: parseRedirectAllowlist(read('DAMSON_LOGOUT_REDIRECT_ALLOWLIST'), problems),
+    corsOrigins: parseOrigins(read('DAMSON_CORS_ORIGINS'), 'DAMSON_CORS_ORIGINS', problems),
+    sessionIdleMinutes: parseInteger(read('DAMSON_SESSION_IDLE_MINUTES'), 'DAMSON_SESSION_IDLE_MINUTES', 30, 1, 60 * 24 * 30, problems),
+    sessionMaxHours: parseInteger(read('DAMSON_SESSION_MAX_HOURS'), 'DAMSON_SESSION_MAX_HOURS', 12, 1, 24 * 365, problems),
+    loginMaxFailuresPerAccount: parseInteger(read('DAMSON_LOGIN_MAX_FAILURES_PER_ACCOUNT'), 'DAMSON_LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 100, problems),
+    loginMaxFailuresPerIp: parseInteger(read('DAMSON_LOGIN_MAX_FAILURES_PER_IP'), 'DAMSON_LOGIN_MAX_FAILURES_PER_IP', 100, 1, 100_000, problems),
+    loginThrottleWindowMinutes: parseInteger(read('DAMSON_LOGIN_THROTTLE_WINDOW_MINUTES'), 'DAMSON_LOGIN_THROTTLE_WINDOW_MINUTES', 15, 1, 24 * 60, problems),
+    errorsAsHttp200: parseBoolean(read('DAMSON_ERRORS_AS_HTTP_200'), 'DAMSON_ERRORS_AS_HTTP_200', false, problems),
+    logLevel: parseLogLevel(read('DAMSON_LOG_LEVEL'), problems),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function readSetting(env: Env, name: string, problems: string[]): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (file === undefined || file === '') return direct;
+  if (direct !== undefined && direct !== '') {
+    problems.push(`${name} and ${name}_FILE are both set; use one`);
+    return direct;
+  }
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    problems.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+function parseInteger(raw: string | undefined, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return value;
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+function parseBoolean(raw: string | undefined, name: string, fallback: boolean, problems: string[]): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  problems.push(`${name} must be true or false (got "${raw}")`);
+  return fallback;
+}
+
+function parseBasePath(raw: string | undefined, problems: string[]): string {
+  if (raw === undefined || raw === '' || raw === '/') return '';
+  const trimmed = raw.replace(/\/+$/, '');
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(trimmed)) {
+    problems.push(`DAMSON_BASE_PATH must look like /app or /tenants/edu (got "${raw}")`);
+    return '';
+  }
+  return trimmed;
+}
+
+function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^postgres(ql)?:\/\//i.test(raw)) {
+    // Never echo the value: it usually holds a password.
+    problems.push('DAMSON_DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite store)');
+    return undefined;
+  }
+  return raw;
+}
+
+function parseHttpUrl(raw: string): URL | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parsePublicUrl(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const url = parseHttpUrl(raw);
+  if (!url || url.search || url.hash || url.username) {
+    problems.push(`DAMSON_PUBLIC_URL must be an absolute http(s) URL without query or credentials, such as https://dam.example.com/app (got "${raw}")`);
+    return undefined;
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  if (raw === undefined || raw === '') return false;
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  if (/^\d+$/.test(word)) return Number(word);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const invalid = entries.filter((entry) => !isAddressOrCidr(entry));
+  if (invalid.length > 0 || entries.length === 0) {
+    problems.push(`DAMSON_TRUST_PROXY must be true, false, a hop count, or a comma-separated list of IP addresses/CIDRs (bad: ${invalid.join(', ') || raw})`);
+    return false;
+  }
+  return entries;
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, extra] = entry.split('/');
+  if (extra !== undefined || isIP(address) === 0) return false;
+  if (bits === undefined) return true;
+  const max = isIP(address) === 4 ? 32 : 128;
+  return /^\d+$/.test(bits) && Number(bits) <= max;
+}
+
+export const PASSWORD_MIN_LENGTH = 8;
+
+function parseAdminPassword(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < PASSWORD_MIN_LENGTH) {
+    problems.push(`DAMSON_ADMIN_PASSWORD must have at least ${PASSWORD_MIN_LENGTH} characters`);
+    return undefined;
+  }
+  return raw;
+}
+
+function parseLandingPage(raw: string | undefined, basePath: string, problems: string[]): string {
+  if (raw === undefined || raw === '') return `${basePath}/`;
+  const isPath = raw.startsWith('/') && !raw.startsWith('//') && !raw.includes('\\');
+  if (!/^[\x21-\x7e]+$/.test(raw) || !(isPath || parseHttpUrl(raw))) {
+    problems.push(`DAMSON_LANDING_PAGE must be a path such as /welcome or an absolute http(s) URL (got "${raw}")`);
+    return `${basePath}/`;
+  }
+  return raw;
+}
+
+function parseOrigins(raw: string | undefined, name: string, problems: string[]): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const origins: string[] = [];
+  for (const entry of raw.split(',').map((value) => value.trim()).filter(Boolean)) {
+    const url = parseHttpUrl(entry);
+    // An origin is scheme://host[:port] and nothing else; anything more is almost certainly a mistake.
+    if (!url || url.origin !== entry.replace(/\/$/, '').toLowerCase()) {
+      problems.push(`${name}: "${entry}" is not an origin such as https://app.example.com`);
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+}
+
+function parseRedirectAllowlist(raw: string | undefined, problems: string[]): string[] | '*' {
+  if (raw?.trim() === '*') return '*';
+  return parseOrigins(raw, 'DAMSON_LOGOUT_REDIRECT_ALLOWLIST', problems);
+}
+
+function parseLogLevel(raw: string | undefined, problems: string[]): string {
+  if (raw === undefined || raw === '') return 'info';
+  if (!LOG_LEVELS.includes(raw)) {
+    problems.push(`DAMSON_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);
+    return 'info';
+  }
+  return raw;
+}
+
+/** Booleans on the wire (Assets clients send true/false, PHP clients 1/0). */
+export function isTruthyWord(value: string | undefined): boolean {
+  return value !== undefined && TRUE_WORDS.has(value.trim().toLowerCase());
+}

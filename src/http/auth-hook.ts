@@ -1,0 +1,75 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthService, Principal } from '../auth/auth-service.js';
+import { forbidden, notLoggedIn } from '../lib/errors.js';
+
+/**
+ * How a route treats credentials. `required` (the default for every route): 401 without a valid session or
+ * token. `optional`: the caller may be anonymous (logout). `none`: credentials are ignored (login).
+ */
+export type AuthMode = 'required' | 'optional' | 'none';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+    /** False only for `/logout`, which the Assets contract lets any page trigger. */
+    csrf?: boolean;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** Where the presented token came from, so logout knows whether to clear the cookie. */
+    credentialSource: 'bearer' | 'cookie' | null;
+  }
+}
+
+export const SESSION_COOKIE = 'authToken';
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+type PresentedToken = { source: 'bearer' | 'cookie'; token: string } | { source: 'invalid-bearer' } | undefined;
+
+/**
+ * Bearer header first (parsed leniently: `Bearer<token>` works too); an empty or unusable Bearer never falls back
+ * to the cookie. Tokens are accepted only from these two places, never from the query string.
+ */
+function presentedToken(request: FastifyRequest): PresentedToken {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string' && /^\s*bearer/i.test(authorization)) {
+    const token = authorization.trim().replace(/^bearer\s*/i, '');
+    return token ? { source: 'bearer', token } : { source: 'invalid-bearer' };
+  }
+  const cookie = request.cookies[SESSION_COOKIE];
+  return cookie ? { source: 'cookie', token: cookie } : undefined;
+}
+
+/**
+ * Authenticates every routed request and enforces CSRF, in `onRequest`: before any body is read, so a rejected
+ * upload writes nothing anywhere.
+ */
+export function authenticateRequests(auth: AuthService) {
+  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    request.principal = null;
+    request.credentialSource = null;
+    if (request.is404) return;
+    const { auth: mode = 'required', csrf = true } = request.routeOptions.config;
+    if (mode === 'none') return;
+
+    const presented = presentedToken(request);
+    const principal = presented && presented.source !== 'invalid-bearer' ? await auth.authenticate(presented.token) : null;
+    if (!principal) {
+      if (mode === 'required') throw notLoggedIn();
+      if (presented?.source === 'cookie') request.credentialSource = 'cookie';
+      return;
+    }
+    if (csrf && !SAFE_METHODS.has(request.method) && auth.requiresCsrf(principal)) {
+      if (!auth.csrfTokenMatches(principal, request.headers[CSRF_HEADER])) throw forbidden('Invalid or missing CSRF token');
+    }
+    request.principal = principal;
+    request.credentialSource = presented!.source as 'bearer' | 'cookie';
+  };
+}
+
+/** The authenticated caller of a `required` route. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw notLoggedIn();
+  return request.principal;
+}

@@ -1,0 +1,65 @@
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DamsonError } from '../lib/errors.js';
+
+export interface ErrorBody {
+  errorcode: number;
+  message: string;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Sends the Assets error body `{errorcode, message}` with the real status, or with 200 for `/services/*` in the
+ * legacy "errors as HTTP 200" mode (the body still carries the real code, which every client reads).
+ */
+export function sendError(reply: FastifyReply, status: number, message: string, legacyStatus200: boolean): FastifyReply {
+  const body: ErrorBody = { errorcode: status, message };
+  const isService = reply.request.url.includes('/services/');
+  return reply
+    .code(legacyStatus200 && isService ? 200 : status)
+    .type(JSON_TYPE)
+    .send(body);
+}
+
+/** One error handler for the whole app: known errors keep their status; everything else is a logged 500. */
+export function errorHandler(legacyStatus200: boolean) {
+  return function handleError(this: unknown, error: FastifyError | DamsonError | Error, request: FastifyRequest, reply: FastifyReply) {
+    if (error instanceof DamsonError) {
+      reply.headers(error.headers);
+      return sendError(reply, error.status, error.message, legacyStatus200);
+    }
+    const fastifyError = error as FastifyError;
+    if (fastifyError.validation) return sendError(reply, 400, fastifyError.message, legacyStatus200);
+    const status = fastifyError.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return sendError(reply, status, fastifyError.message || 'Bad request', legacyStatus200);
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendError(reply, 500, 'Internal server error', legacyStatus200);
+  };
+}
+
+export function notFoundHandler(legacyStatus200: boolean) {
+  return function handleNotFound(_request: FastifyRequest, reply: FastifyReply) {
+    return sendError(reply, 404, 'Not found', legacyStatus200);
+  };
+}
+
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them (malformed request lines, headers over the size
+ * limit, a URL of 100 KB) still get a JSON error, never a bare socket reset.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request header fields too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request timeout']
+        : [400, 'Bad request'];
+  const body = JSON.stringify({ errorcode: status, message } satisfies ErrorBody);
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,80 @@
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyRequest } from 'fastify';
+import { isTruthyWord } from '../config.js';
+import { badRequest } from '../lib/errors.js';
+
+/**
+ * A service's parameters, merged from the query string and the body (urlencoded, multipart or JSON), since real
+ * Assets clients use each of them, on GET and POST alike. A value given in the body wins over the query string.
+ */
+export class Params {
+  constructor(private readonly values: ReadonlyMap<string, readonly string[]>) {}
+
+  get(name: string): string | undefined {
+    const all = this.values.get(name);
+    return all?.[all.length - 1];
+  }
+
+  /** Every value of a repeatable parameter, in the order given. */
+  all(name: string): readonly string[] {
+    return this.values.get(name) ?? [];
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  /** `true`, `1`, `yes` and `on` (any case) are true; anything else given is false. */
+  bool(name: string, fallback = false): boolean {
+    const value = this.get(name);
+    return value === undefined ? fallback : isTruthyWord(value);
+  }
+
+  /** A comma-separated list, trimmed, without empty entries. */
+  list(name: string): string[] {
+    return (this.get(name) ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.get(name);
+    if (value === undefined || value === '') return fallback;
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || parsed < min || parsed > max) {
+      throw badRequest(`Parameter ${name} must be a whole number from ${min} to ${max}`);
+    }
+    return parsed;
+  }
+}
+
+export async function readParams(request: FastifyRequest): Promise<Params> {
+  const values = new Map<string, string[]>();
+  const add = (name: string, value: unknown) => {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === undefined || item === null) continue;
+      const text = typeof item === 'string' ? item : typeof item === 'object' ? JSON.stringify(item) : String(item);
+      const existing = values.get(name);
+      if (existing) existing.push(text);
+      else values.set(name, [text]);
+    }
+  };
+  addObject(request.query, add);
+  if (request.isMultipart()) {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') add(part.fieldname, part.value);
+      // Files belong to the upload services; elsewhere they are read past and ignored.
+      else await pipeline(part.file, new Writable({ write: (_chunk, _encoding, done) => done() }));
+    }
+  } else {
+    addObject(request.body, add);
+  }
+  return new Params(values);
+}
+
+function addObject(source: unknown, add: (name: string, value: unknown) => void): void {
+  if (source === null || typeof source !== 'object' || Array.isArray(source)) return;
+  for (const [name, value] of Object.entries(source)) add(name, value);
+}

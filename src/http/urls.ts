@@ -1,0 +1,19 @@
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+
+/** The absolute URL of this server's base (public URL if configured, else as the request reached us). */
+export function publicBaseUrl(request: FastifyRequest, config: Config): string {
+  return config.publicUrl ?? `${request.protocol}://${request.host}${config.basePath}`;
+}
+
+/** Origins a browser page of this server may have: the configured public one and the one the request used. */
+export function ownOrigins(request: FastifyRequest, config: Config): string[] {
+  const origins = [`${request.protocol}://${request.host}`];
+  if (config.publicUrl) origins.push(new URL(config.publicUrl).origin);
+  return origins;
+}
+
+/** Whether the browser will receive this response over HTTPS (directly, via a trusted proxy, or the public URL). */
+export function isSecureContext(request: FastifyRequest, config: Config): boolean {
+  return request.protocol === 'https' || (config.publicUrl?.startsWith('https:') ?? false);
+}
