@@ -8,7 +8,7 @@ import { type DatabaseHandle, openDatabase } from './db/database.js';
 import { authenticateRequests } from './http/auth-hook.js';
 import type { AppContext } from './http/context.js';
 import { corsForOrigins } from './http/cors.js';
-import { clientErrorHandler, errorHandler, notFoundHandler } from './http/errors.js';
+import { clientErrorHandler, errorHandler, notFoundHandler, sendError } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { landingRoutes } from './http/routes/landing.js';
 import { profileRoutes } from './http/routes/profile.js';
@@ -58,6 +58,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Old Assets clients append `;jsessionid=…` to paths; it carries nothing Damson uses.
     rewriteUrl: (request) => (request.url ?? '/').replace(JSESSIONID_PATH_PARAMETER, ''),
     clientErrorHandler,
+    // Errors raised before routing (a path with invalid percent-encoding) get the same JSON body.
+    frameworkErrors: (error, _request, reply) => sendError(reply, 400, `Malformed request: ${error.message}`, config.errorsAsHttp200),
     forceCloseConnections: 'idle',
   });
   // Every standard method is routable, so an unexpected one meets the same auth rules and a clear 405.

@@ -20,7 +20,7 @@ export function resolveLogoutRedirect(requested: string | undefined, policy: Red
 }
 
 function allowedTarget(requested: string | undefined, policy: RedirectPolicy): string | undefined {
-  if (!requested || requested.length > MAX_URL_LENGTH) return undefined;
+  if (!requested || requested.length > MAX_URL_LENGTH || !requested.isWellFormed()) return undefined;
   // Reject control characters and backslashes both as sent and once decoded: browsers treat `\` as `/`, and a
   // value such as %2F%2Fevil.example must not become a protocol-relative URL further down the line.
   const decoded = safeDecode(requested);

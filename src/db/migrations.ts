@@ -49,9 +49,13 @@ const provider: MigrationProvider = {
   getMigrations: async () => migrations,
 };
 
-/** Brings the schema up to date. Kysely takes a lock first, so several nodes may start at once. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
-  const migrator = new Migrator({ db, provider });
+/**
+ * Brings the schema up to date. Kysely takes a lock first, so several nodes may start at once. On PostgreSQL the
+ * bookkeeping tables go into the connection's current schema: Kysely would otherwise find another schema's
+ * tables of the same name and skip creating its own.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
   if (error || failed) {

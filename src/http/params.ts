@@ -63,10 +63,14 @@ export async function readParams(request: FastifyRequest): Promise<Params> {
   };
   addObject(request.query, add);
   if (request.isMultipart()) {
-    for await (const part of request.parts()) {
-      if (part.type === 'field') add(part.fieldname, part.value);
-      // Files belong to the upload services; elsewhere they are read past and ignored.
-      else await pipeline(part.file, new Writable({ write: (_chunk, _encoding, done) => done() }));
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'field') add(part.fieldname, part.value);
+        // Files belong to the upload services; elsewhere they are read past and ignored.
+        else await pipeline(part.file, new Writable({ write: (_chunk, _encoding, done) => done() }));
+      }
+    } catch (error) {
+      throw asMultipartError(error);
     }
   } else {
     addObject(request.body, add);
@@ -77,4 +81,12 @@ export async function readParams(request: FastifyRequest): Promise<Params> {
 function addObject(source: unknown, add: (name: string, value: unknown) => void): void {
   if (source === null || typeof source !== 'object' || Array.isArray(source)) return;
   for (const [name, value] of Object.entries(source)) add(name, value);
+}
+
+/** The multipart parser reports a malformed body as a plain Error; the client gets a 400 saying so. */
+export function asMultipartError(error: unknown): unknown {
+  if (error instanceof Error && typeof (error as { statusCode?: unknown }).statusCode !== 'number') {
+    return badRequest(`Malformed multipart body: ${error.message}`);
+  }
+  return error;
 }

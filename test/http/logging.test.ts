@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { redactUrl } from '../../src/http/logging.js';
+import { apiLogin, createUser, forEachDialect, login, startServer, type TestServer } from '../helpers/server.js';
+
+describe('redactUrl', () => {
+  it('hides the values of secret parameters whatever their case or encoding, and keeps the rest', () => {
+    assert.equal(redactUrl('/services/login?username=bob&password=hunter2'), '/services/login?username=bob&password=[REDACTED]');
+    assert.equal(redactUrl('/x?CRED=abc&authcred=def&authToken=ghi&p%61ssword=jkl&q=1'), '/x?CRED=[REDACTED]&authcred=[REDACTED]&authToken=[REDACTED]&p%61ssword=[REDACTED]&q=1');
+    assert.equal(redactUrl('/services/ping'), '/services/ping');
+  });
+});
+
+await forEachDialect((dialect) => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer(dialect, { DAMSON_LOG_LEVEL: 'trace' });
+  });
+  after(() => server.close());
+
+  it('A9: passwords, cred, tokens, CSRF tokens and cookies never reach the log, even from the query string', async () => {
+    const secretPassword = 'Sup3r-Secret-Passw0rd';
+    const { username } = await createUser(server, { password: secretPassword });
+    const cred = Buffer.from(`${username}:${secretPassword}`).toString('base64');
+    await server.app.inject({ method: 'POST', url: `/services/login?username=${username}&password=${secretPassword}` });
+    await server.app.inject({ method: 'POST', url: `/services/login?cred=${encodeURIComponent(cred)}` });
+    await server.app.inject({ method: 'POST', url: `/services/login?username=${username}&password=wrong-${secretPassword}` });
+    await server.app.inject({ method: 'GET', url: `/services/ping?authcred=${encodeURIComponent(cred)}` });
+    const session = await login(server, username, secretPassword);
+    const token = await apiLogin(server, username, secretPassword);
+    await server.app.inject({ method: 'POST', url: '/services/profile', headers: session.headers });
+    await server.app.inject({ method: 'GET', url: '/services/profile', headers: { authorization: `Bearer ${token}` } });
+    await server.app.inject({ method: 'POST', url: '/services/logout', headers: { ...session.cookieOnly, 'x-csrf-token': 'wrong' } });
+
+    assert.ok(server.logs.length > 10, 'the requests were logged');
+    const log = server.logs.join('\n');
+    for (const secret of [secretPassword, cred, encodeURIComponent(cred), session.token, session.csrfToken, token]) {
+      assert.ok(!log.includes(secret), `the log contains a secret (${secret.slice(0, 4)}…)`);
+    }
+    assert.ok(log.includes('/services/login?username='), 'URLs are logged, scrubbed');
+  });
+});
