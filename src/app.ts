@@ -10,12 +10,14 @@ import type { AppContext } from './http/context.js';
 import { corsForOrigins } from './http/cors.js';
 import { clientErrorHandler, errorHandler, notFoundHandler, sendError } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
+import { assetRoutes } from './http/routes/assets.js';
+import { fileRoutes } from './http/routes/files.js';
 import { landingRoutes } from './http/routes/landing.js';
 import { profileRoutes } from './http/routes/profile.js';
 import { sessionRoutes } from './http/routes/session.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { type Clock, systemClock } from './lib/clock.js';
-import { createServices } from './services.js';
+import { createAssetRuntime, createServices } from './services.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,7 +51,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const database = options.database ?? (await openDatabase(config));
 
   const { auth, users } = createServices(database, config, clock);
-  const context: AppContext = { config, clock, database, auth, users };
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream),
@@ -66,6 +67,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
   }
+  const runtime = await createAssetRuntime(database, config, clock, app.log);
+  const { assets, assetStore, blobs, renditions, signer } = runtime;
+  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer };
   app.decorate('damson', context);
   app.decorateRequest('principal', null);
   app.decorateRequest('credentialSource', null);
@@ -77,7 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler(config.errorsAsHttp200));
   app.setNotFoundHandler(notFoundHandler(config.errorsAsHttp200));
   if (config.corsOrigins.length > 0) app.addHook('onRequest', corsForOrigins(config.corsOrigins));
-  app.addHook('onRequest', authenticateRequests(auth));
+  app.addHook('onRequest', authenticateRequests(auth, signer));
   app.addHook('onSend', addSecurityHeaders);
 
   await app.register(
@@ -85,6 +89,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       landingRoutes(scope);
       sessionRoutes(scope, context);
       profileRoutes(scope);
+      assetRoutes(scope, context);
+      fileRoutes(scope, context);
     },
     { prefix: config.basePath },
   );
@@ -93,8 +99,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     auth.sweepExpired().catch((error: unknown) => app.log.warn({ err: error }, 'session sweep failed'));
   }, HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
+  // Jobs start once the app is ready, and stop (finishing the ones in hand) before the database closes.
+  app.addHook('onReady', async () => runtime.worker.start());
   app.addHook('onClose', async () => {
     clearInterval(housekeeping);
+    await runtime.close();
     if (!options.database) await database.close();
   });
   return app;

@@ -29,6 +29,14 @@ export interface Config {
   /** Legacy Assets mode: service errors are sent with HTTP 200 (the body still carries `errorcode`). */
   errorsAsHttp200: boolean;
   logLevel: string;
+  /** Largest file `create`/`update` accept; larger uploads get 413 before anything is stored. */
+  maxUploadBytes: number;
+  /** How long an `appendRequestSecret` URL works. */
+  requestSecretMinutes: number;
+  /** Limit for each external tool run (exiftool, ffmpeg, pdftoppm). */
+  toolTimeoutSeconds: number;
+  /** Background jobs (renditions) run at once in this process. */
+  workerConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -70,6 +78,10 @@ export function loadConfig(env: Env = process.env): Config {
     loginThrottleWindowMinutes: parseInteger(read('DAMSON_LOGIN_THROTTLE_WINDOW_MINUTES'), 'DAMSON_LOGIN_THROTTLE_WINDOW_MINUTES', 15, 1, 24 * 60, problems),
     errorsAsHttp200: parseBoolean(read('DAMSON_ERRORS_AS_HTTP_200'), 'DAMSON_ERRORS_AS_HTTP_200', false, problems),
     logLevel: parseLogLevel(read('DAMSON_LOG_LEVEL'), problems),
+    maxUploadBytes: parseInteger(read('DAMSON_MAX_UPLOAD_MB'), 'DAMSON_MAX_UPLOAD_MB', 10_240, 1, 1_048_576, problems) * 1024 * 1024,
+    requestSecretMinutes: parseInteger(read('DAMSON_REQUEST_SECRET_MINUTES'), 'DAMSON_REQUEST_SECRET_MINUTES', 30, 1, 7 * 24 * 60, problems),
+    toolTimeoutSeconds: parseInteger(read('DAMSON_TOOL_TIMEOUT_SECONDS'), 'DAMSON_TOOL_TIMEOUT_SECONDS', 120, 1, 24 * 3600, problems),
+    workerConcurrency: parseInteger(read('DAMSON_WORKER_CONCURRENCY'), 'DAMSON_WORKER_CONCURRENCY', 2, 0, 64, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,11 +1,21 @@
+import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { AssetService } from './assets/asset-service.js';
+import { AssetStore } from './assets/asset-store.js';
 import { AuthService } from './auth/auth-service.js';
+import { UrlSigner } from './auth/url-signer.js';
 import { SqlLoginThrottleStore } from './auth/throttle-store.js';
 import { SqlAuthTokenStore } from './auth/token-store.js';
 import { UserService } from './auth/user-service.js';
 import { UserStore } from './auth/user-store.js';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
+import { JobStore } from './jobs/job-store.js';
+import { DEFAULT_WORKER_OPTIONS, JobWorker } from './jobs/worker.js';
 import type { Clock } from './lib/clock.js';
+import { EmbeddedMetadataReader } from './media/embedded-metadata.js';
+import { RENDER_JOB, RenditionService } from './renditions/rendition-service.js';
+import { FsBlobStore } from './storage/fs-blob-store.js';
 
 export interface Services {
   auth: AuthService;
@@ -24,4 +34,57 @@ export function createServices(database: DatabaseHandle, config: Config, clock: 
     throttleWindowMs: config.loginThrottleWindowMinutes * 60_000,
   });
   return { auth, users: new UserService(userStore, tokenStore, clock) };
+}
+
+export interface AssetRuntime {
+  assets: AssetService;
+  assetStore: AssetStore;
+  blobs: FsBlobStore;
+  renditions: RenditionService;
+  signer: UrlSigner;
+  worker: JobWorker;
+  /** Stops the worker (finishing jobs in hand) and the metadata reader's processes. */
+  close(): Promise<void>;
+}
+
+/**
+ * The file side: blob store (swept of orphans from a crash before anything else runs), metadata extraction,
+ * renditions and the job worker that makes them.
+ */
+export async function createAssetRuntime(database: DatabaseHandle, config: Config, clock: Clock, log: FastifyBaseLogger): Promise<AssetRuntime> {
+  const assetStore = new AssetStore(database.db);
+  const blobs = new FsBlobStore(config.dataDir);
+  await blobs.init();
+  const swept = await blobs.collectGarbage((key) => assetStore.isBlobReferenced(key));
+  if (swept.removed > 0) log.info({ removed: swept.removed }, 'removed unreferenced and temporary files left by an earlier run');
+
+  const toolTimeoutMs = config.toolTimeoutSeconds * 1000;
+  const embedded = new EmbeddedMetadataReader({ timeoutMs: toolTimeoutMs });
+  const renditions = new RenditionService(assetStore, blobs, join(config.dataDir, 'tmp'), clock, toolTimeoutMs);
+  const worker = new JobWorker(
+    new JobStore(database.db, database.dialect),
+    clock,
+    {
+      [RENDER_JOB]: {
+        run: (job) => renditions.renderStandard(job.assetId!, Number(job.payload.contentEtag)),
+        giveUp: (job, reason) => renditions.markFailed(job.assetId!, Number(job.payload.contentEtag), reason),
+      },
+    },
+    log,
+    { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency },
+  );
+  const assets = new AssetService(database, clock, (path) => embedded.read(path), () => worker.notify());
+  const signer = await UrlSigner.load(database.db, clock, config.requestSecretMinutes * 60_000);
+  return {
+    assets,
+    assetStore,
+    blobs,
+    renditions,
+    signer,
+    worker,
+    async close() {
+      await worker.stop();
+      await embedded.close();
+    },
+  };
 }

@@ -43,6 +43,101 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_assets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (column) => column.primaryKey())
+        .addColumn('value', 'text', (column) => column.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('folders')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('path', 'text', (column) => column.notNull())
+        .addColumn('path_key', 'text', (column) => column.notNull().unique())
+        .addColumn('parent_path', 'text')
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('created_by', 'text', (column) => column.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('assets')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('asset_path', 'text', (column) => column.notNull())
+        .addColumn('asset_path_key', 'text', (column) => column.notNull().unique())
+        .addColumn('folder_path', 'text', (column) => column.notNull())
+        .addColumn('filename', 'text', (column) => column.notNull())
+        .addColumn('extension', 'text', (column) => column.notNull())
+        .addColumn('asset_domain', 'text', (column) => column.notNull())
+        .addColumn('mime_type', 'text', (column) => column.notNull())
+        .addColumn('blob_key', 'text')
+        .addColumn('file_size', 'bigint', (column) => column.notNull())
+        .addColumn('sha256', 'text')
+        .addColumn('version_number', 'integer', (column) => column.notNull())
+        .addColumn('content_etag', 'integer', (column) => column.notNull())
+        .addColumn('preview_etag', 'integer', (column) => column.notNull())
+        .addColumn('preview_state', 'text', (column) => column.notNull())
+        .addColumn('thumbnail_state', 'text', (column) => column.notNull())
+        .addColumn('rendition_error', 'text')
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('modified_at', 'bigint', (column) => column.notNull())
+        .addColumn('file_modified_at', 'bigint', (column) => column.notNull())
+        .addColumn('creator', 'text', (column) => column.notNull())
+        .addColumn('modifier', 'text', (column) => column.notNull())
+        .addColumn('file_modifier', 'text', (column) => column.notNull())
+        .addColumn('metadata', 'text', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('assets_folder_path').on('assets').column('folder_path').execute();
+      await db.schema.createIndex('assets_blob_key').on('assets').column('blob_key').execute();
+
+      await db.schema
+        .createTable('asset_versions')
+        .addColumn('asset_id', 'text', (column) => column.notNull().references('assets.id').onDelete('cascade'))
+        .addColumn('version_number', 'integer', (column) => column.notNull())
+        .addColumn('blob_key', 'text')
+        .addColumn('file_size', 'bigint', (column) => column.notNull())
+        .addColumn('sha256', 'text')
+        .addColumn('filename', 'text', (column) => column.notNull())
+        .addColumn('mime_type', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('created_by', 'text', (column) => column.notNull())
+        .addColumn('metadata', 'text', (column) => column.notNull())
+        .addPrimaryKeyConstraint('asset_versions_pk', ['asset_id', 'version_number'])
+        .execute();
+
+      await db.schema
+        .createTable('renditions')
+        .addColumn('asset_id', 'text', (column) => column.notNull().references('assets.id').onDelete('cascade'))
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('content_etag', 'integer', (column) => column.notNull())
+        .addColumn('blob_key', 'text', (column) => column.notNull())
+        .addColumn('mime_type', 'text', (column) => column.notNull())
+        .addColumn('file_size', 'bigint', (column) => column.notNull())
+        .addColumn('width', 'integer', (column) => column.notNull())
+        .addColumn('height', 'integer', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addPrimaryKeyConstraint('renditions_pk', ['asset_id', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('type', 'text', (column) => column.notNull())
+        .addColumn('asset_id', 'text')
+        .addColumn('payload', 'text', (column) => column.notNull())
+        .addColumn('state', 'text', (column) => column.notNull())
+        .addColumn('attempts', 'integer', (column) => column.notNull())
+        .addColumn('run_after', 'bigint', (column) => column.notNull())
+        .addColumn('lease_until', 'bigint')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('updated_at', 'bigint', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('jobs_state_run_after').on('jobs').columns(['state', 'run_after']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -5,6 +5,12 @@ export interface Database {
   users: UserTable;
   auth_tokens: AuthTokenTable;
   login_failures: LoginFailureTable;
+  settings: SettingTable;
+  folders: FolderTable;
+  assets: AssetTable;
+  asset_versions: AssetVersionTable;
+  renditions: RenditionTable;
+  jobs: JobTable;
 }
 
 export interface UserTable {
@@ -43,4 +49,94 @@ export interface LoginFailureTable {
   key: string;
   failures: Generated<number>;
   window_started_at: number;
+}
+
+/** Server-wide values every node must share, such as the key that signs URL secrets. */
+export interface SettingTable {
+  key: string;
+  value: string;
+}
+
+export interface FolderTable {
+  id: string;
+  path: string;
+  /** Lower-cased path: paths are unique regardless of case. */
+  path_key: string;
+  parent_path: string | null;
+  name: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface AssetTable {
+  id: string;
+  asset_path: string;
+  asset_path_key: string;
+  folder_path: string;
+  filename: string;
+  extension: string;
+  asset_domain: string;
+  mime_type: string;
+  /** The current file in the blob store; null for placeholders and collections. */
+  blob_key: string | null;
+  file_size: number;
+  sha256: string | null;
+  version_number: number;
+  content_etag: number;
+  preview_etag: number;
+  preview_state: string;
+  thumbnail_state: string;
+  /** Why rendering failed, when it did. */
+  rendition_error: string | null;
+  created_at: number;
+  modified_at: number;
+  file_modified_at: number;
+  creator: string;
+  modifier: string;
+  file_modifier: string;
+  /** JSON object of every other field (description, tags, width, cf_… custom fields …). */
+  metadata: string;
+}
+
+/** Earlier files of an asset, kept when a new file is checked in with createVersion. */
+export interface AssetVersionTable {
+  asset_id: string;
+  version_number: number;
+  blob_key: string | null;
+  file_size: number;
+  sha256: string | null;
+  filename: string;
+  mime_type: string;
+  created_at: number;
+  created_by: string;
+  metadata: string;
+}
+
+export interface RenditionTable {
+  asset_id: string;
+  /** `thumbnail`, `preview`, `poster`, `video` or a custom preview spec name. */
+  name: string;
+  /** The content_etag of the file it was made from: a rendition of an older file is stale. */
+  content_etag: number;
+  blob_key: string;
+  mime_type: string;
+  file_size: number;
+  width: number;
+  height: number;
+  created_at: number;
+}
+
+export interface JobTable {
+  id: string;
+  type: string;
+  asset_id: string | null;
+  payload: string;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  attempts: number;
+  run_after: number;
+  /** A running job whose lease ran out (its worker died) is taken up again. */
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService, Principal } from '../auth/auth-service.js';
-import { forbidden, notLoggedIn } from '../lib/errors.js';
+import { REQUEST_SECRET_PARAMETER, type UrlSigner } from '../auth/url-signer.js';
+import { DamsonError, forbidden, notLoggedIn } from '../lib/errors.js';
 
 /**
  * How a route treats credentials. `required` (the default for every route): 401 without a valid session or
@@ -13,6 +14,8 @@ declare module 'fastify' {
     auth?: AuthMode;
     /** False only for `/logout`, which the Assets contract lets any page trigger. */
     csrf?: boolean;
+    /** File routes: a valid `requestSecret` for this exact path stands in for a login. */
+    urlSecret?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -45,13 +48,21 @@ function presentedToken(request: FastifyRequest): PresentedToken {
  * Authenticates every routed request and enforces CSRF, in `onRequest`: before any body is read, so a rejected
  * upload writes nothing anywhere.
  */
-export function authenticateRequests(auth: AuthService) {
+export function authenticateRequests(auth: AuthService, signer: UrlSigner) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     request.principal = null;
     request.credentialSource = null;
     if (request.is404) return;
-    const { auth: mode = 'required', csrf = true } = request.routeOptions.config;
+    const { auth: mode = 'required', csrf = true, urlSecret = false } = request.routeOptions.config;
     if (mode === 'none') return;
+    if (urlSecret && SAFE_METHODS.has(request.method)) {
+      const secret = (request.query as Record<string, unknown>)[REQUEST_SECRET_PARAMETER];
+      if (typeof secret === 'string') {
+        // The secret opens exactly the path it was made for, whoever presents it; a bad one is a 401.
+        if (signer.verify(rawPath(request.url), secret)) return;
+        throw new DamsonError(401, 'Invalid or expired request secret');
+      }
+    }
 
     const presented = presentedToken(request);
     const principal = presented && presented.source !== 'invalid-bearer' ? await auth.authenticate(presented.token) : null;
@@ -72,4 +83,10 @@ export function authenticateRequests(auth: AuthService) {
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw notLoggedIn();
   return request.principal;
+}
+
+/** The path of a request URL as sent (still percent-encoded), which is what URL secrets sign. */
+export function rawPath(url: string): string {
+  const end = url.search(/[?#]/);
+  return end < 0 ? url : url.slice(0, end);
 }

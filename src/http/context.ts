@@ -1,8 +1,13 @@
+import type { AssetService } from '../assets/asset-service.js';
+import type { AssetStore } from '../assets/asset-store.js';
 import type { AuthService } from '../auth/auth-service.js';
+import type { UrlSigner } from '../auth/url-signer.js';
 import type { UserService } from '../auth/user-service.js';
 import type { Config } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
 import type { Clock } from '../lib/clock.js';
+import type { RenditionService } from '../renditions/rendition-service.js';
+import type { BlobStore } from '../storage/blob-store.js';
 
 /** What route modules are given: configuration and the services they call. Routes never touch stores. */
 export interface AppContext {
@@ -11,4 +16,10 @@ export interface AppContext {
   database: DatabaseHandle;
   auth: AuthService;
   users: UserService;
+  assets: AssetService;
+  /** Read-only lookups for the download routes (versions, renditions). */
+  assetStore: AssetStore;
+  blobs: BlobStore;
+  renditions: RenditionService;
+  signer: UrlSigner;
 }

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { isTruthyWord } from '../config.js';
 import { badRequest } from '../lib/errors.js';
@@ -19,6 +20,10 @@ export class Params {
   /** Every value of a repeatable parameter, in the order given. */
   all(name: string): readonly string[] {
     return this.values.get(name) ?? [];
+  }
+
+  names(): string[] {
+    return [...this.values.keys()];
   }
 
   has(name: string): boolean {
@@ -50,37 +55,54 @@ export class Params {
   }
 }
 
-export async function readParams(request: FastifyRequest): Promise<Params> {
-  const values = new Map<string, string[]>();
-  const add = (name: string, value: unknown) => {
-    for (const item of Array.isArray(value) ? value : [value]) {
-      if (item === undefined || item === null) continue;
-      const text = typeof item === 'string' ? item : typeof item === 'object' ? JSON.stringify(item) : String(item);
-      const existing = values.get(name);
-      if (existing) existing.push(text);
-      else values.set(name, [text]);
-    }
-  };
-  addObject(request.query, add);
+export interface FileHandling {
+  /** Receives each file part; it must consume `part.file`. Without it, files are read past and ignored. */
+  onFile(part: MultipartFile): Promise<void>;
+  maxFileBytes: number;
+}
+
+export async function readParams(request: FastifyRequest, files?: FileHandling): Promise<Params> {
+  const collector = new ParamCollector();
+  collector.addObject(request.query);
   if (request.isMultipart()) {
     try {
-      for await (const part of request.parts()) {
-        if (part.type === 'field') add(part.fieldname, part.value);
-        // Files belong to the upload services; elsewhere they are read past and ignored.
+      const parts = request.parts(files ? { limits: { fileSize: files.maxFileBytes, files: 1 } } : undefined);
+      for await (const part of parts) {
+        if (part.type === 'field') collector.add(part.fieldname, part.value);
+        else if (files) await files.onFile(part);
         else await pipeline(part.file, new Writable({ write: (_chunk, _encoding, done) => done() }));
       }
     } catch (error) {
       throw asMultipartError(error);
     }
   } else {
-    addObject(request.body, add);
+    collector.addObject(request.body);
   }
-  return new Params(values);
+  return collector.toParams();
 }
 
-function addObject(source: unknown, add: (name: string, value: unknown) => void): void {
-  if (source === null || typeof source !== 'object' || Array.isArray(source)) return;
-  for (const [name, value] of Object.entries(source)) add(name, value);
+/** Gathers parameter values from several sources, in order (later sources win in `Params.get`). */
+export class ParamCollector {
+  private readonly values = new Map<string, string[]>();
+
+  add(name: string, value: unknown): void {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === undefined || item === null) continue;
+      const text = typeof item === 'string' ? item : typeof item === 'object' ? JSON.stringify(item) : String(item);
+      const existing = this.values.get(name);
+      if (existing) existing.push(text);
+      else this.values.set(name, [text]);
+    }
+  }
+
+  addObject(source: unknown): void {
+    if (source === null || typeof source !== 'object' || Array.isArray(source)) return;
+    for (const [name, value] of Object.entries(source)) this.add(name, value);
+  }
+
+  toParams(): Params {
+    return new Params(this.values);
+  }
 }
 
 /** The multipart parser reports a malformed body as a plain Error; the client gets a 400 saying so. */

@@ -7,6 +7,7 @@ export interface ServiceRoute {
   methods: HTTPMethods[];
   auth?: AuthMode;
   csrf?: boolean;
+  urlSecret?: boolean;
   handler: RouteHandlerMethod;
 }
 
@@ -15,7 +16,7 @@ export interface ServiceRoute {
  * route has the same auth rules, so an unsafe method still needs the CSRF token before it learns anything.
  */
 export function addServiceRoute(app: FastifyInstance, route: ServiceRoute): void {
-  const config = { auth: route.auth, csrf: route.csrf };
+  const config = { auth: route.auth, csrf: route.csrf, urlSecret: route.urlSecret };
   app.route({ method: route.methods, url: route.url, config, handler: route.handler });
 
   const allowed = route.methods.includes('GET') ? [...route.methods, 'HEAD'] : route.methods;

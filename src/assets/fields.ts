@@ -1,0 +1,216 @@
+import { badRequest } from '../lib/errors.js';
+
+/** How a field's values are stored and written on the wire (protocol §3.3). */
+export type FieldType = 'text' | 'integer' | 'decimal' | 'datetime' | 'size';
+
+export interface FieldDefinition {
+  name: string;
+  type: FieldType;
+  multivalue: boolean;
+  /** Users may set it with create/update; otherwise Damson maintains it (system and embedded technical fields). */
+  editable: boolean;
+  group: 'location' | 'system' | 'editorial' | 'technical' | 'custom';
+}
+
+export type StoredValue = string | number | string[];
+
+const field = (name: string, type: FieldType, group: FieldDefinition['group'], editable: boolean, multivalue = false): FieldDefinition => ({
+  name,
+  type,
+  multivalue,
+  editable,
+  group,
+});
+
+/** The standard fields Damson knows. Custom fields (`cf_…`) are text and accepted as given. */
+export const STANDARD_FIELDS: readonly FieldDefinition[] = [
+  field('assetPath', 'text', 'location', false),
+  field('folderPath', 'text', 'location', false),
+  field('ancestorPaths', 'text', 'location', false, true),
+  field('filename', 'text', 'location', false),
+  field('name', 'text', 'location', false),
+  field('baseName', 'text', 'location', false),
+  field('extension', 'text', 'location', false),
+  field('assetType', 'text', 'system', false),
+  field('assetDomain', 'text', 'system', false),
+  field('mimeType', 'text', 'system', false),
+  field('fileSize', 'size', 'system', false),
+  field('assetCreated', 'datetime', 'system', false),
+  field('assetModified', 'datetime', 'system', false),
+  field('assetFileModified', 'datetime', 'system', false),
+  field('assetCreator', 'text', 'system', false),
+  field('assetModifier', 'text', 'system', false),
+  field('assetFileModifier', 'text', 'system', false),
+  field('versionNumber', 'integer', 'system', false),
+  field('previewState', 'text', 'system', false),
+  field('thumbnailState', 'text', 'system', false),
+  field('contentETag', 'integer', 'system', false),
+  field('previewETag', 'integer', 'system', false),
+  field('sha256', 'text', 'system', false),
+  field('description', 'text', 'editorial', true),
+  field('tags', 'text', 'editorial', true, true),
+  field('status', 'text', 'editorial', true),
+  field('rating', 'integer', 'editorial', true),
+  field('title', 'text', 'editorial', true),
+  field('copyright', 'text', 'editorial', true),
+  field('creatorName', 'text', 'editorial', true),
+  field('usageRights', 'text', 'editorial', true),
+  field('licenseStartDate', 'datetime', 'editorial', true),
+  field('licenseEndDate', 'datetime', 'editorial', true),
+  field('created', 'datetime', 'editorial', true),
+  field('width', 'integer', 'technical', false),
+  field('height', 'integer', 'technical', false),
+  field('resolutionX', 'decimal', 'technical', false),
+  field('resolutionY', 'decimal', 'technical', false),
+  field('colorSpace', 'text', 'technical', false),
+  field('cameraMake', 'text', 'technical', false),
+  field('cameraModel', 'text', 'technical', false),
+  field('lensModel', 'text', 'technical', false),
+  field('exposureTime', 'text', 'technical', false),
+  field('fNumber', 'decimal', 'technical', false),
+  field('iso', 'integer', 'technical', false),
+  field('focalLength', 'decimal', 'technical', false),
+  field('gpsLatitude', 'decimal', 'technical', false),
+  field('gpsLongitude', 'decimal', 'technical', false),
+  field('durationSeconds', 'decimal', 'technical', false),
+  field('pageCount', 'integer', 'technical', false),
+];
+
+const BY_NAME = new Map(STANDARD_FIELDS.map((definition) => [definition.name, definition]));
+const CUSTOM_FIELD = /^cf_[A-Za-z0-9_]{1,64}$/;
+const MAX_TEXT_LENGTH = 64 * 1024;
+const MAX_VALUES = 1000;
+
+/** The definition of a standard or custom field; undefined for names Damson does not know. */
+export function fieldDefinition(name: string): FieldDefinition | undefined {
+  const known = BY_NAME.get(name);
+  if (known) return known;
+  return CUSTOM_FIELD.test(name) ? { name, type: 'text', multivalue: true, editable: true, group: 'custom' } : undefined;
+}
+
+/** Whether a request parameter of this name is a metadata value (any parameter named after a field is). */
+export function isMetadataParameter(name: string): boolean {
+  const definition = fieldDefinition(name);
+  return definition !== undefined && definition.editable;
+}
+
+/**
+ * A value as sent (JSON or a form string) → the stored value, or null to clear the field (`""`, `[]`, null).
+ * Throws a 400 naming the field when the value does not fit.
+ */
+export function normalizeValue(definition: FieldDefinition, raw: unknown): StoredValue | null {
+  if (raw === null || raw === undefined || raw === '' || (Array.isArray(raw) && raw.length === 0)) return null;
+  const name = definition.name;
+  if (definition.group === 'custom') {
+    // Custom fields are stored as given: text, or a list of texts.
+    if (Array.isArray(raw)) return boundedList(name, raw.map((item) => scalarText(name, item)));
+    return scalarText(name, raw);
+  }
+  if (definition.multivalue) {
+    const items = Array.isArray(raw) ? raw : String(raw).split(',');
+    return boundedList(
+      name,
+      items.map((item) => scalarText(name, item).trim()).filter(Boolean),
+    );
+  }
+  if (Array.isArray(raw)) throw badRequest(`Field ${name} takes a single value`);
+  switch (definition.type) {
+    case 'text':
+      return scalarText(name, raw);
+    case 'integer': {
+      const value = Number(raw);
+      if (!Number.isSafeInteger(value)) throw badRequest(`Field ${name} must be a whole number`);
+      if (name === 'rating' && (value < -1 || value > 5)) throw badRequest('Field rating must be from -1 (rejected) to 5');
+      return value;
+    }
+    case 'decimal': {
+      const value = Number(raw);
+      if (!Number.isFinite(value) || (typeof raw === 'string' && raw.trim() === '')) throw badRequest(`Field ${name} must be a number`);
+      return value;
+    }
+    case 'datetime':
+    case 'size': {
+      const value = definition.type === 'datetime' ? parseDate(raw) : Number(raw);
+      if (value === undefined || !Number.isSafeInteger(value)) throw badRequest(`Field ${name} must be a date (epoch milliseconds or ISO 8601)`);
+      return value;
+    }
+  }
+}
+
+function scalarText(name: string, raw: unknown): string {
+  if (typeof raw === 'object' && raw !== null) throw badRequest(`Field ${name} takes text, not an object`);
+  const text = String(raw);
+  if (text.length > MAX_TEXT_LENGTH) throw badRequest(`Field ${name} is longer than ${MAX_TEXT_LENGTH} characters`);
+  return text;
+}
+
+function boundedList(name: string, values: string[]): string[] | null {
+  if (values.length > MAX_VALUES) throw badRequest(`Field ${name} takes at most ${MAX_VALUES} values`);
+  const unique = [...new Set(values)];
+  return unique.length === 0 ? null : unique;
+}
+
+/** Epoch milliseconds, an ISO 8601 date or datetime, or an EXIF-style `YYYY:MM:DD HH:MM:SS` (UTC when no zone). */
+export function parseDate(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
+  if (typeof raw !== 'string') return undefined;
+  const text = raw.trim();
+  if (/^-?\d{1,15}$/.test(text)) return Number(text);
+  const exif = /^(\d{4}):(\d{2}):(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
+  const isoText = exif ? `${exif[1]}-${exif[2]}-${exif[3]}T${exif[4] ?? '00'}:${exif[5] ?? '00'}:${exif[6] ?? '00'}Z` : text;
+  const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(isoText) || !/\d{2}:\d{2}/.test(isoText);
+  const match = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/i.exec(isoText);
+  if (!match) return undefined;
+  const value = Date.parse(hasZone ? isoText.replace(' ', 'T') : `${isoText.replace(' ', 'T')}Z`);
+  return Number.isNaN(value) ? undefined : value;
+}
+
+/**
+ * Applies `+value` / `-value` modifications to a multi-value field (protocol §4.2). A list without any prefixed
+ * value replaces the field; plain values in a list of modifications are added.
+ */
+export function applyModifications(current: StoredValue | undefined, requested: StoredValue): StoredValue | null {
+  if (!Array.isArray(requested) || !requested.some((item) => /^[+-]/.test(item))) return requested;
+  const values = new Set(Array.isArray(current) ? current : current === undefined ? [] : [String(current)]);
+  for (const item of requested) {
+    if (item.startsWith('-')) values.delete(item.slice(1));
+    else values.add(item.startsWith('+') ? item.slice(1) : item);
+  }
+  const result = [...values].filter(Boolean);
+  return result.length > 0 ? result : null;
+}
+
+/** `2020-02-21 15:45:02 +0000`, the Assets `formatted` style (Damson formats in UTC). */
+export function formatDate(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000`;
+}
+
+/** `18.3 MB`, the Assets `formatted` style for sizes (powers of 1024). */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** One value as it goes on the wire: dates and sizes as `{value, formatted}`, text as strings, lists as arrays. */
+export function encodeValue(definition: FieldDefinition | undefined, value: StoredValue): unknown {
+  if (Array.isArray(value)) return value;
+  switch (definition?.type) {
+    case 'datetime':
+      return { value, formatted: formatDate(Number(value)) };
+    case 'size':
+      return { value, formatted: formatSize(Number(value)) };
+    case 'integer':
+    case 'decimal':
+      return typeof value === 'number' ? value : Number(value);
+    default:
+      return String(value);
+  }
+}

@@ -1,0 +1,140 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type BlobStore, BlobTooLargeError, type ByteRange, type StagedBlob, type StoredBlob } from './blob-store.js';
+
+const KEY_PATTERN = /^[0-9a-f]{64}$/;
+
+/**
+ * Blobs as files under `<root>/blobs/ab/cd/<sha256>`. Every write goes to `<root>/tmp` first, is hashed while it
+ * streams, fsynced, and only then renamed into place (and the directory fsynced), so a crash at any moment leaves
+ * either a complete blob or a temporary file that the next start sweeps away.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly blobDir: string;
+  private readonly tmpDir: string;
+
+  constructor(root: string) {
+    this.blobDir = join(root, 'blobs');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true });
+  }
+
+  async put(source: Readable, options: { maxBytes?: number } = {}): Promise<StoredBlob> {
+    return (await this.stage(source, options)).commit();
+  }
+
+  async stage(source: Readable, options: { maxBytes?: number } = {}): Promise<StagedBlob> {
+    const maxBytes = options.maxBytes ?? Number.MAX_SAFE_INTEGER;
+    const tmpPath = this.newTmpPath();
+    const hash = createHash('sha256');
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > maxBytes) return done(new BlobTooLargeError(maxBytes));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, createWriteStream(tmpPath, { flags: 'wx' }));
+      // A stream that was cut off (client gone) may end without an error; busboy marks such a part truncated.
+      if ((source as Readable & { truncated?: boolean }).truncated) throw new BlobTooLargeError(maxBytes);
+    } catch (error) {
+      await rm(tmpPath, { force: true });
+      throw error;
+    }
+    const sha256 = hash.digest('hex');
+    return {
+      size,
+      sha256,
+      localPath: tmpPath,
+      commit: () => this.commit(tmpPath, sha256, size),
+      discard: () => rm(tmpPath, { force: true }),
+    };
+  }
+
+  async putFile(path: string): Promise<StoredBlob> {
+    return this.put(createReadStream(path));
+  }
+
+  read(key: string, range?: ByteRange): Readable {
+    return createReadStream(this.pathOf(key), range ? { start: range.start, end: range.end } : {});
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.pathOf(key))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async localCopy(key: string): Promise<{ path: string; release(): Promise<void> }> {
+    // Blobs are immutable and GC runs only at start, so the stored file itself can be handed out.
+    return { path: this.pathOf(key), release: async () => {} };
+  }
+
+  async collectGarbage(isReferenced: (key: string) => Promise<boolean>): Promise<{ removed: number }> {
+    let removed = 0;
+    for (const name of await readdir(this.tmpDir)) {
+      await rm(join(this.tmpDir, name), { recursive: true, force: true });
+      removed++;
+    }
+    for (const first of await safeReaddir(this.blobDir)) {
+      for (const second of await safeReaddir(join(this.blobDir, first))) {
+        for (const name of await safeReaddir(join(this.blobDir, first, second))) {
+          if (KEY_PATTERN.test(name) && (await isReferenced(name))) continue;
+          await rm(join(this.blobDir, first, second, name), { force: true });
+          removed++;
+        }
+      }
+    }
+    return { removed };
+  }
+
+  private async commit(tmpPath: string, sha256: string, size: number): Promise<StoredBlob> {
+    await fsyncPath(tmpPath);
+    const finalPath = this.pathOf(sha256);
+    const directory = join(finalPath, '..');
+    await mkdir(directory, { recursive: true });
+    // Same bytes under the same name: an existing blob is as good as ours.
+    await rename(tmpPath, finalPath);
+    await fsyncPath(directory);
+    return { key: sha256, size, sha256 };
+  }
+
+  private pathOf(key: string): string {
+    if (!KEY_PATTERN.test(key)) throw new Error(`Invalid blob key ${key}`);
+    return join(this.blobDir, key.slice(0, 2), key.slice(2, 4), key);
+  }
+
+  private newTmpPath(): string {
+    return join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+  }
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function safeReaddir(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch {
+    return [];
+  }
+}
