@@ -105,9 +105,12 @@ export class ParamCollector {
   }
 }
 
-/** The multipart parser reports a malformed body as a plain Error; the client gets a 400 saying so. */
+/**
+ * The multipart parser reports a malformed body as a plain `Error` (Damson's own errors have classes of their
+ * own, and the plugin's carry a status); the client gets a 400 saying what was wrong.
+ */
 export function asMultipartError(error: unknown): unknown {
-  if (error instanceof Error && typeof (error as { statusCode?: unknown }).statusCode !== 'number') {
+  if (error instanceof Error && error.constructor === Error && typeof (error as { statusCode?: unknown }).statusCode !== 'number') {
     return badRequest(`Malformed multipart body: ${error.message}`);
   }
   return error;

@@ -67,11 +67,16 @@ export class EmbeddedMetadataReader {
   }
 
   async read(path: string): Promise<EmbeddedMetadata> {
+    // exiftool-vendored unrefs its timers, so while it replaces a process killed by a timeout, nothing would keep
+    // node running and a script awaiting this read would just exit. A pending read holds the process like any I/O.
+    const keepAlive = setInterval(() => undefined, 60_000);
     try {
       // An absolute path can never be taken for an exiftool option.
       return toEmbeddedMetadata(await this.#exiftool.read(resolve(path)));
     } catch {
       return {};
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 
