@@ -16,6 +16,7 @@ import { landingRoutes } from './http/routes/landing.js';
 import { profileRoutes } from './http/routes/profile.js';
 import { sessionRoutes } from './http/routes/session.js';
 import { addSecurityHeaders } from './http/security-headers.js';
+import { JobStore } from './jobs/job-store.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createAssetRuntime, createServices } from './services.js';
 
@@ -37,6 +38,8 @@ export interface AppOptions {
 /** Service requests are small; uploads go through the multipart streaming path with their own limits. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
+/** Finished jobs are kept this long for inspection, then deleted. */
+const JOB_HISTORY_MS = 24 * 60 * 60 * 1000;
 const JSESSIONID_PATH_PARAMETER = /;jsessionid=[^/?#]*/gi;
 
 /** Fastify takes a hop count as a function; every other form of the setting passes through. */
@@ -95,8 +98,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { prefix: config.basePath },
   );
 
+  const jobHistory = new JobStore(database.db, database.dialect);
   const housekeeping = setInterval(() => {
     auth.sweepExpired().catch((error: unknown) => app.log.warn({ err: error }, 'session sweep failed'));
+    jobHistory.deleteDoneBefore(clock.now() - JOB_HISTORY_MS).catch((error: unknown) => app.log.warn({ err: error }, 'job sweep failed'));
   }, HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
   // Jobs start once the app is ready, and stop (finishing the ones in hand) before the database closes.

@@ -69,7 +69,9 @@ export class AssetService {
     const metadata = mergeMetadata(embedded, requested, undefined, request.parseModifications);
 
     const store = new AssetStore(this.database.db);
-    if (explicitName && !request.autoRename && (await store.existsAtPath(joinPath(folderPath, filename)))) {
+    // Checked before the file is committed, so a refused upload leaves no blob behind (a clash that appears in
+    // between is still caught by the insert; its blob is then swept at the next start).
+    if ((explicitName || !request.autoRename) && (await store.existsAtPath(joinPath(folderPath, filename)))) {
       throw conflict(`An asset already exists at ${joinPath(folderPath, filename)}`);
     }
     const blob = request.file ? await request.file.staged.commit() : undefined;
