@@ -14,10 +14,12 @@ import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
 import { landingRoutes } from './http/routes/landing.js';
 import { profileRoutes } from './http/routes/profile.js';
+import { searchRoutes } from './http/routes/search.js';
 import { sessionRoutes } from './http/routes/session.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { JobStore } from './jobs/job-store.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import { SearchService } from './search/search-service.js';
 import { createAssetRuntime, createServices } from './services.js';
 
 declare module 'fastify' {
@@ -72,7 +74,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   const runtime = await createAssetRuntime(database, config, clock, app.log);
   const { assets, assetStore, blobs, renditions, signer } = runtime;
-  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer };
+  const search = new SearchService(database, clock);
+  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer, search };
   app.decorate('damson', context);
   app.decorateRequest('principal', null);
   app.decorateRequest('credentialSource', null);
@@ -94,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       profileRoutes(scope);
       assetRoutes(scope, context);
       fileRoutes(scope, context);
+      searchRoutes(scope, context);
     },
     { prefix: config.basePath },
   );

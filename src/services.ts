@@ -75,6 +75,8 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
   );
   const assets = new AssetService(database, clock, (path) => embedded.read(path), () => worker.notify());
   const signer = await UrlSigner.load(database.db, clock, config.requestSecretMinutes * 60_000);
+  const reindexed = await assets.reindexMissing();
+  if (reindexed > 0) log.info({ reindexed }, 'indexed assets written before the search index existed');
   return {
     assets,
     assetStore,

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { User } from '../auth/user-store.js';
+import type { Database } from '../db/schema.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { JobStore } from '../jobs/job-store.js';
 import type { Clock } from '../lib/clock.js';
@@ -6,6 +8,8 @@ import { badRequest, conflict, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { EmbeddedMetadata } from '../media/embedded-metadata.js';
 import { isRenderable, RENDER_JOB } from '../renditions/rendition-service.js';
+import { indexEntries } from '../search/index-entries.js';
+import { SearchIndexStore } from '../search/search-index-store.js';
 import type { StagedBlob, StoredBlob } from '../storage/blob-store.js';
 import { type Asset, AssetStore } from './asset-store.js';
 import { applyModifications, fieldDefinition, normalizeValue, type StoredValue } from './fields.js';
@@ -115,6 +119,7 @@ export class AssetService {
         if (await assets.insert(asset)) break;
         if (attempt >= attempts) throw conflict(`An asset already exists at ${asset.assetPath}`);
       }
+      await this.reindex(trx, asset);
       if (renderable) await new JobStore(trx, this.database.dialect).enqueue(RENDER_JOB, asset.id, { contentEtag: asset.contentEtag }, now);
     });
     if (renderable) this.onJobsQueued();
@@ -163,10 +168,32 @@ export class AssetService {
         if (renderable) await new JobStore(trx, this.database.dialect).enqueue(RENDER_JOB, asset.id, { contentEtag: asset.contentEtag }, now);
       }
       await assets.update(asset);
+      await this.reindex(trx, asset);
       return asset;
     });
     if (renderable) this.onJobsQueued();
     return updated;
+  }
+
+  /** Indexes assets written before the search index existed (or by an older version); run at start. */
+  async reindexMissing(): Promise<number> {
+    const index = new SearchIndexStore(this.database.db, this.database.dialect);
+    let count = 0;
+    for (let ids = await index.unindexedAssetIds(500); ids.length > 0; ids = await index.unindexedAssetIds(500)) {
+      for (const id of ids) {
+        await this.database.db.transaction().execute(async (trx) => {
+          const asset = await new AssetStore(trx).findById(id);
+          if (asset) await this.reindex(trx, asset);
+        });
+        count++;
+      }
+    }
+    return count;
+  }
+
+  private async reindex(db: Kysely<Database>, asset: Asset): Promise<void> {
+    const { values, text } = indexEntries(asset);
+    await new SearchIndexStore(db, this.database.dialect).replace(asset.id, values, text);
   }
 
   /** Embedded values under Damson's field names; unknown or ill-fitting values are left out. */

@@ -226,7 +226,7 @@ function toRow(asset: Asset): AssetTable {
   };
 }
 
-function toAsset(row: Selectable<AssetTable>): Asset {
+export function toAsset(row: Selectable<AssetTable>): Asset {
   return {
     id: row.id,
     assetPath: row.asset_path,

@@ -26,7 +26,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   const handle = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
   try {
     const schema = handle.dialect === 'postgres' ? await currentSchema(handle.db) : undefined;
-    await migrateToLatest(handle.db as Kysely<unknown>, schema);
+    await migrateToLatest(handle.db as Kysely<unknown>, handle.dialect, schema);
   } catch (error) {
     await handle.close();
     throw error;

@@ -1,10 +1,11 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { DialectName } from './database.js';
 
 /**
  * Migrations are code, kept in order by their names. Each one uses only types both dialects share
  * (text, integer, bigint), so one list serves SQLite and PostgreSQL.
  */
-const migrations: Record<string, Migration> = {
+const migrationsFor = (dialect: DialectName): Record<string, Migration> => ({
   '0001_users_and_auth': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -138,18 +139,43 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('jobs_state_run_after').on('jobs').columns(['state', 'run_after']).execute();
     },
   },
-};
+  '0003_search_index': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('asset_values')
+        .addColumn('asset_id', 'text', (column) => column.notNull().references('assets.id').onDelete('cascade'))
+        .addColumn('field', 'text', (column) => column.notNull())
+        .addColumn('value_key', 'text')
+        .addColumn('value_text', 'text')
+        .addColumn('value_num', 'double precision')
+        .addColumn('is_token', 'integer', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('asset_values_key').on('asset_values').columns(['field', 'value_key', 'asset_id']).execute();
+      await db.schema.createIndex('asset_values_num').on('asset_values').columns(['field', 'value_num', 'asset_id']).execute();
+      await db.schema.createIndex('asset_values_asset').on('asset_values').columns(['asset_id', 'field']).execute();
+      await db.schema.createIndex('assets_created_at').on('assets').columns(['created_at', 'id']).execute();
+      // Full text: FTS5 keyed by the assets rowid in SQLite; a generated tsvector with a GIN index in PostgreSQL.
+      if (dialect === 'sqlite') {
+        await sql`CREATE VIRTUAL TABLE asset_text USING fts5(content, tokenize = 'unicode61 remove_diacritics 2')`.execute(db);
+      } else {
+        await sql`CREATE TABLE asset_text (
+          asset_id text PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+          content text NOT NULL,
+          document tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED)`.execute(db);
+        await sql`CREATE INDEX asset_text_document ON asset_text USING gin (document)`.execute(db);
+      }
+    },
+  },
+});
 
-const provider: MigrationProvider = {
-  getMigrations: async () => migrations,
-};
 
 /**
  * Brings the schema up to date. Kysely takes a lock first, so several nodes may start at once. On PostgreSQL the
  * bookkeeping tables go into the connection's current schema: Kysely would otherwise find another schema's
  * tables of the same name and skip creating its own.
  */
-export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectName, schema?: string): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(dialect) };
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');

@@ -11,6 +11,8 @@ export interface Database {
   asset_versions: AssetVersionTable;
   renditions: RenditionTable;
   jobs: JobTable;
+  asset_values: AssetValueTable;
+  asset_text: AssetTextTable;
 }
 
 export interface UserTable {
@@ -139,4 +141,29 @@ export interface JobTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/**
+ * The search index: one row per searchable value of an asset. Keyword values and the whole value of a text field
+ * have `is_token` 0; the words of tokenized text fields are extra rows with `is_token` 1.
+ */
+export interface AssetValueTable {
+  asset_id: string;
+  field: string;
+  /** Lower-cased text (or word), for matching; null for numbers and dates. */
+  value_key: string | null;
+  /** The value as stored, for facets; null for word rows. */
+  value_text: string | null;
+  /** Numbers, and dates as epoch ms. */
+  value_num: number | null;
+  is_token: number;
+}
+
+/**
+ * Full text of an asset. SQLite: an FTS5 table whose rowid is the asset's rowid. PostgreSQL: keyed by asset_id,
+ * with a generated tsvector `document`.
+ */
+export interface AssetTextTable {
+  asset_id: string;
+  content: string;
 }

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
 import type { Clock } from '../lib/clock.js';
 import type { RenditionService } from '../renditions/rendition-service.js';
+import type { SearchService } from '../search/search-service.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 /** What route modules are given: configuration and the services they call. Routes never touch stores. */
@@ -22,4 +23,5 @@ export interface AppContext {
   blobs: BlobStore;
   renditions: RenditionService;
   signer: UrlSigner;
+  search: SearchService;
 }

@@ -1,5 +1,6 @@
 import type { Asset } from '../assets/asset-store.js';
-import { encodeValue, fieldDefinition, type StoredValue } from '../assets/fields.js';
+import { assetFields } from '../assets/asset-fields.js';
+import { encodeValue, fieldDefinition } from '../assets/fields.js';
 import { baseNameOf } from '../assets/paths.js';
 import { REQUEST_SECRET_PARAMETER, type UrlSigner } from '../auth/url-signer.js';
 import { defaultPreviewName } from '../renditions/rendition-service.js';
@@ -24,35 +25,6 @@ export function parseMetadataToReturn(raw: string | undefined): readonly string[
   if (raw === undefined || raw.trim().toLowerCase() === 'all') return undefined;
   const names = raw.split(',').map((name) => name.trim()).filter(Boolean);
   return names.length === 0 ? MINIMAL_FIELDS : names;
-}
-
-/** Every field of an asset, system fields first, as stored values. */
-export function assetFields(asset: Asset): Record<string, StoredValue> {
-  return {
-    assetPath: asset.assetPath,
-    folderPath: asset.folderPath,
-    filename: asset.filename,
-    name: asset.filename,
-    baseName: baseNameOf(asset.filename),
-    extension: asset.extension,
-    assetType: asset.extension,
-    assetDomain: asset.domain,
-    mimeType: asset.mimeType,
-    fileSize: asset.fileSize,
-    assetCreated: asset.createdAt,
-    assetModified: asset.modifiedAt,
-    assetFileModified: asset.fileModifiedAt,
-    assetCreator: asset.creator,
-    assetModifier: asset.modifier,
-    assetFileModifier: asset.fileModifier,
-    versionNumber: asset.versionNumber,
-    previewState: asset.previewState,
-    thumbnailState: asset.thumbnailState,
-    contentETag: asset.contentEtag,
-    previewETag: asset.previewEtag,
-    ...(asset.sha256 ? { sha256: asset.sha256 } : {}),
-    ...asset.metadata,
-  };
 }
 
 /** The Assets search hit shape (protocol §3.3): the one place hits are shaped. */

@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest } from '../../lib/errors.js';
+import { parseSort, type SearchRequest, type SortField } from '../../search/search-service.js';
+import type { AppContext } from '../context.js';
+import { parseMetadataToReturn, toHit } from '../hits.js';
+import { type Params, readParams } from '../params.js';
+import { addServiceRoute } from '../route.js';
+import { publicBaseUrl } from '../urls.js';
+
+const MAX_PAGE_SIZE = 10_000;
+
+/** `GET|POST /services/search` (protocol §3.1-3.3), in the parameter form and the JSON `AssetSearch` form. */
+export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
+  addServiceRoute(app, {
+    url: '/services/search',
+    methods: ['GET', 'POST'],
+    handler: async (request) => {
+      const params = await readParams(request);
+      const json = jsonSearch(request);
+      const search = json ?? fromParams(params);
+      const result = await ctx.search.search(search.request);
+      const hitOptions = {
+        baseUrl: publicBaseUrl(request, ctx.config),
+        metadataToReturn: search.metadataToReturn,
+        ...(params.bool('appendRequestSecret') ? { signer: ctx.signer } : {}),
+      };
+      return {
+        firstResult: search.request.start,
+        maxResultHits: search.request.num,
+        totalHits: result.totalHits,
+        hits: result.assets.map((asset) => toHit(asset, hitOptions)),
+        facets: result.facets,
+      };
+    },
+  });
+}
+
+function fromParams(params: Params): { request: SearchRequest; metadataToReturn: readonly string[] | undefined } {
+  const facets = params.list('facets');
+  const selections: Record<string, string[]> = {};
+  for (const name of params.names()) {
+    const match = /^facet\.(.+)\.selection$/.exec(name);
+    if (match) selections[match[1]!] = params.list(name);
+  }
+  return {
+    request: {
+      query: params.get('q') ?? '',
+      start: params.int('start', 0, 0, Number.MAX_SAFE_INTEGER),
+      num: params.int('num', 50, 0, MAX_PAGE_SIZE),
+      sort: parseSort(params.get('sort')),
+      facets,
+      selections,
+    },
+    metadataToReturn: parseMetadataToReturn(params.get('metadataToReturn')),
+  };
+}
+
+interface AssetSearchBody {
+  firstResult?: unknown;
+  maxResultHits?: unknown;
+  sorting?: Array<{ field?: unknown; descending?: unknown }>;
+  query?: { QueryStringQuery?: { queryString?: unknown } };
+  metadataToReturn?: unknown;
+  facets?: Record<string, { field?: unknown; selection?: { values?: unknown } }>;
+}
+
+/** The JSON body the Assets UI and some clients post (protocol §3.2); undefined when the body is not one. */
+function jsonSearch(request: FastifyRequest): { request: SearchRequest; metadataToReturn: readonly string[] | undefined } | undefined {
+  const body = request.body as AssetSearchBody | undefined;
+  if (!body || typeof body !== 'object' || Array.isArray(body) || !('query' in body || 'firstResult' in body)) return undefined;
+  const integer = (value: unknown, fallback: number, max: number) => {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > max) throw badRequest('firstResult and maxResultHits must be whole numbers ≥ 0');
+    return value as number;
+  };
+  const queryString = body.query?.QueryStringQuery?.queryString;
+  if (queryString !== undefined && typeof queryString !== 'string') throw badRequest('query.QueryStringQuery.queryString must be a string');
+  const sort: SortField[] = Array.isArray(body.sorting)
+    ? body.sorting.map((entry) => ({ ...parseSort(String(entry.field ?? ''))[0]!, descending: entry.descending === true }))
+    : parseSort(undefined);
+  const facets: string[] = [];
+  const selections: Record<string, string[]> = {};
+  for (const [name, facet] of Object.entries(body.facets ?? {})) {
+    const field = typeof facet?.field === 'string' ? facet.field : name;
+    facets.push(field);
+    const values = facet?.selection?.values;
+    if (Array.isArray(values) && values.length > 0) selections[field] = values.map(String);
+  }
+  const fields = body.metadataToReturn;
+  return {
+    request: {
+      query: queryString ?? '',
+      start: integer(body.firstResult, 0, Number.MAX_SAFE_INTEGER),
+      num: integer(body.maxResultHits, 50, MAX_PAGE_SIZE),
+      sort,
+      facets,
+      selections,
+    },
+    metadataToReturn: Array.isArray(fields) && !fields.includes('all') ? fields.map(String) : undefined,
+  };
+}

@@ -1,0 +1,57 @@
+import type { QueryNode } from './query.js';
+
+const NOTHING: QueryNode = { kind: 'not', child: { kind: 'all' } };
+const MAX_CANDIDATES = 5000;
+const MAX_EXPANSIONS = 64;
+
+/** Lucene's "auto" fuzziness: exact for 1-2 characters, one edit up to 5, two beyond. */
+export function allowedEdits(length: number): number {
+  return length <= 2 ? 0 : length <= 5 ? 1 : 2;
+}
+
+/** Levenshtein distance, stopping early once it exceeds `limit`. */
+export function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMinimum = i;
+    for (let j = 1; j <= b.length; j++) {
+      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current.push(value);
+      rowMinimum = Math.min(rowMinimum, value);
+    }
+    if (rowMinimum > limit) return limit + 1;
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * Replaces each fuzzy term (`harbor~`) with the indexed words within Lucene's edit distance of it. Candidates share
+ * the term's first character, which keeps the look-up on the index; a term with no close word matches nothing.
+ */
+export async function expandFuzzyTerms(
+  node: QueryNode,
+  candidates: (prefix: string, field: string | null, limit: number) => Promise<string[]>,
+): Promise<QueryNode> {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return { kind: node.kind, children: await Promise.all(node.children.map((child) => expandFuzzyTerms(child, candidates))) };
+    case 'not':
+      return { kind: 'not', child: await expandFuzzyTerms(node.child, candidates) };
+    case 'term': {
+      if (!node.fuzzy) return node;
+      const target = node.value.toLowerCase();
+      const limit = allowedEdits(target.length);
+      const close = (await candidates(target.slice(0, 1), node.field, MAX_CANDIDATES))
+        .filter((word) => editDistance(word, target, limit) <= limit)
+        .slice(0, MAX_EXPANSIONS);
+      if (close.length === 0) return NOTHING;
+      return { kind: 'or', children: close.map((word) => ({ ...node, value: word, fuzzy: false, phrase: false, pattern: false })) };
+    }
+    default:
+      return node;
+  }
+}

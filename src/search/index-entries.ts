@@ -1,0 +1,51 @@
+import type { Asset } from '../assets/asset-store.js';
+import { fieldDefinition } from '../assets/fields.js';
+import { folderChain } from '../assets/paths.js';
+import { assetFields } from '../assets/asset-fields.js';
+
+export interface IndexValue {
+  field: string;
+  key: string | null;
+  text: string | null;
+  num: number | null;
+  isToken: boolean;
+}
+
+/** Text fields searched word by word (`description:harbour`); other text fields match whole values. */
+export const TOKENIZED_FIELDS = new Set(['description', 'title', 'copyright', 'usageRights', 'creatorName', 'filename', 'name', 'baseName']);
+const MAX_INDEXED_TEXT = 4096;
+/** Fields that change outside an asset write (rendition progress); not searchable, so never stale. */
+const UNINDEXED_FIELDS = new Set(['previewState', 'thumbnailState', 'previewETag']);
+
+/** Lower-cased words of a text, the unit of full-text and tokenized-field matching. */
+export function words(text: string): string[] {
+  return text.toLowerCase().normalize('NFKD').replace(/\p{M}/gu, '').match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/** Every row the search index holds for an asset, and its full text. */
+export function indexEntries(asset: Asset): { values: IndexValue[]; text: string } {
+  const values: IndexValue[] = [];
+  const text: string[] = [];
+  for (const [field, value] of Object.entries(assetFields(asset))) {
+    const definition = fieldDefinition(field);
+    if (!definition || UNINDEXED_FIELDS.has(field)) continue;
+    if (definition.type !== 'text') {
+      values.push({ field, key: null, text: String(value), num: Number(value), isToken: false });
+      continue;
+    }
+    for (const item of Array.isArray(value) ? value : [String(value)]) {
+      const bounded = item.slice(0, MAX_INDEXED_TEXT);
+      values.push({ field, key: bounded.toLowerCase(), text: bounded, num: null, isToken: false });
+      const tokenized = TOKENIZED_FIELDS.has(field) || definition.group === 'custom';
+      if (tokenized) {
+        for (const word of new Set(words(bounded))) values.push({ field, key: word, text: null, num: null, isToken: true });
+      }
+      if (tokenized || field === 'tags' || definition.group === 'editorial') text.push(bounded);
+    }
+  }
+  // ancestorPaths: every folder above the asset, so `ancestorPaths:"/A"` finds everything below /A.
+  for (const path of ['/', ...folderChain(asset.folderPath)]) {
+    values.push({ field: 'ancestorPaths', key: path.toLowerCase(), text: path, num: null, isToken: false });
+  }
+  return { values, text: text.join('\n') };
+}

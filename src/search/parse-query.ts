@@ -1,0 +1,165 @@
+import lucene, { type BinaryNode, type Node, type RangeNode, type TermNode } from 'lucene';
+import { type FieldDefinition, fieldDefinition } from '../assets/fields.js';
+import { badRequest } from '../lib/errors.js';
+import { resolveQueryDate } from './date-math.js';
+import type { QueryNode } from './query.js';
+
+export const MAX_QUERY_LENGTH = 10_000;
+const MAX_DEPTH = 32;
+const IMPLICIT = '<implicit>';
+
+/** Fields that exist only for searching. */
+const SEARCH_ONLY_FIELDS: Record<string, FieldDefinition> = {
+  id: { name: 'id', type: 'text', multivalue: false, editable: false, group: 'system' },
+};
+
+export function searchableField(name: string): FieldDefinition | undefined {
+  return SEARCH_ONLY_FIELDS[name] ?? fieldDefinition(name);
+}
+
+/**
+ * Parses the Assets (Lucene) query language into Damson's query tree. Field names are checked, values typed by
+ * their field, dates resolved against `now`. Any problem is a 400 that says what and, for syntax, where.
+ */
+export function parseQuery(text: string, now: number): QueryNode {
+  if (text.length > MAX_QUERY_LENGTH) throw badRequest(`The query is longer than ${MAX_QUERY_LENGTH} characters`);
+  if (text.trim() === '') return { kind: 'all' };
+  let tree: Node;
+  try {
+    // Date math rounds with `/` (`NOW/DAY`), which the grammar reads as a regular expression unless escaped.
+    tree = lucene.parse(text.replace(/(NOW(?:[+-]\d+[A-Z]+)*)\/(?=[A-Z])/gi, '$1\\/'));
+  } catch (error) {
+    const position = (error as { location?: { start?: { offset?: number } } }).location?.start?.offset;
+    const found = (error as { found?: string | null }).found;
+    throw badRequest(`Query syntax error at position ${position ?? '?'}${found ? ` near ${JSON.stringify(found)}` : ''}`);
+  }
+  return simplify(convert(tree, undefined, 0, now));
+}
+
+function convert(node: Node, inheritedField: string | undefined, depth: number, now: number): QueryNode {
+  if (depth > MAX_DEPTH) throw badRequest(`The query nests deeper than ${MAX_DEPTH} levels`);
+  if ('term_min' in node) return rangeNode(node, inheritedField, now);
+  if ('term' in node) return termNode(node, inheritedField, now);
+  const binary = node as BinaryNode;
+  const field = binary.field && binary.field !== IMPLICIT ? binary.field : inheritedField;
+  const left = convert(binary.left, field, depth + 1, now);
+  const first: QueryNode = binary.start === 'NOT' ? { kind: 'not', child: left } : left;
+  if (!binary.right) return first;
+  const right = convert(binary.right, field, depth + 1, now);
+  switch ((binary.operator ?? IMPLICIT).toUpperCase()) {
+    case 'OR':
+    case '||':
+      return { kind: 'or', children: [first, right] };
+    case 'OR NOT':
+      return { kind: 'or', children: [first, { kind: 'not', child: right }] };
+    case 'AND NOT':
+    case 'NOT':
+      return { kind: 'and', children: [first, { kind: 'not', child: right }] };
+    default:
+      // AND, &&, and the implicit operator between terms (Assets' default is AND).
+      return { kind: 'and', children: [first, right] };
+  }
+}
+
+/** The lucene grammar folds a `-`/`+` before `field:` into the field name. */
+function splitPrefix(field: string, prefix: string | null): { field: string; prefix: string | null } {
+  const match = /^([+-])(.*)$/.exec(field);
+  return match ? { field: match[2]!, prefix: match[1]! } : { field, prefix };
+}
+
+/** A term as written, with `\x` escapes resolved; `*` and `?` count as wildcards only when not escaped. */
+function unescapeTerm(raw: string, quoted: boolean): { value: string; pattern: boolean } {
+  const pattern = !quoted && /(^|[^\\])[*?]/.test(raw);
+  return { value: raw.replace(/\\(.)/g, '$1'), pattern };
+}
+
+function termNode(original: TermNode, inheritedField: string | undefined, now: number): QueryNode {
+  let { field: rawField, prefix } = splitPrefix(original.field, original.prefix);
+  const fieldName = rawField === IMPLICIT ? inheritedField : rawField;
+  const { value: term, pattern } = unescapeTerm(original.term, original.quoted);
+  let node = { ...original, term };
+  // `rating:-1` is a negative number, not "NOT rating:1".
+  const fieldType = fieldName ? searchableField(fieldName)?.type : undefined;
+  if (prefix === '-' && fieldType && fieldType !== 'text' && /^\d/.test(term)) {
+    node = { ...node, term: `-${term}` };
+    prefix = null;
+  }
+  if (node.regex) throw badRequest('Regular expressions are not supported in queries');
+  let result: QueryNode;
+  if (fieldName === '*' && node.term === '*') {
+    result = { kind: 'all' };
+  } else if (fieldName === undefined || fieldName === IMPLICIT) {
+    result = { kind: 'term', field: null, value: node.term, phrase: node.quoted, pattern, fuzzy: isFuzzy(node) };
+  } else {
+    result = fieldTerm(checkedField(fieldName), node, pattern, now);
+  }
+  return prefix === '-' ? { kind: 'not', child: result } : result;
+}
+
+function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean, now: number): QueryNode {
+  const value = node.term;
+  if (definition.type === 'text' || pattern) {
+    return { kind: 'term', field: definition.name, value, phrase: node.quoted, pattern, fuzzy: isFuzzy(node) };
+  }
+  // A number or date compared for equality; a bare day (2021-06-01) means that whole day.
+  const bound = typedBound(definition, value, now);
+  if (definition.type === 'datetime' && /^\d{4}-\d{2}-\d{2}$/.test(value.trim())) {
+    return { kind: 'range', field: definition.name, min: bound, max: (bound as number) + 86_400_000, minInclusive: true, maxInclusive: false };
+  }
+  return { kind: 'range', field: definition.name, min: bound, max: bound, minInclusive: true, maxInclusive: true };
+}
+
+/** `term~` (a similarity); a quoted phrase's `~n` is proximity, which Damson ignores. */
+function isFuzzy(node: TermNode): boolean {
+  return !node.quoted && typeof node.similarity === 'number';
+}
+
+function rangeNode(node: RangeNode, inheritedField: string | undefined, now: number): QueryNode {
+  const { field: rawField, prefix } = splitPrefix(node.field, null);
+  const fieldName = rawField === IMPLICIT ? inheritedField : rawField;
+  if (!fieldName) throw badRequest('A range needs a field, as in fileSize:[0 TO 1000]');
+  const definition = checkedField(fieldName);
+  const range: QueryNode = {
+    kind: 'range',
+    field: definition.name,
+    min: node.term_min === '*' ? null : typedBound(definition, unescapeTerm(node.term_min, true).value, now),
+    max: node.term_max === '*' ? null : typedBound(definition, unescapeTerm(node.term_max, true).value, now),
+    minInclusive: node.inclusive === 'both' || node.inclusive === 'left',
+    maxInclusive: node.inclusive === 'both' || node.inclusive === 'right',
+  };
+  return prefix === '-' ? { kind: 'not', child: range } : range;
+}
+
+function typedBound(definition: FieldDefinition, text: string, now: number): number | string {
+  if (definition.type === 'datetime') {
+    const value = resolveQueryDate(text, now);
+    if (value === undefined) throw badRequest(`"${text.slice(0, 50)}" is not a date for field ${definition.name} (use 2021-06-01, an ISO date, epoch ms or NOW-1YEAR)`);
+    return value;
+  }
+  if (definition.type === 'text') return text.toLowerCase();
+  const value = Number(text);
+  if (!Number.isFinite(value) || text.trim() === '') throw badRequest(`"${text.slice(0, 50)}" is not a number for field ${definition.name}`);
+  return value;
+}
+
+function checkedField(name: string): FieldDefinition {
+  const definition = searchableField(name);
+  if (!definition) throw badRequest(`Unknown field "${name.slice(0, 64)}" in the query`);
+  return definition;
+}
+
+/** Flattens nested AND/OR and removes double negation, so the SQL stays shallow. */
+function simplify(node: QueryNode): QueryNode {
+  if (node.kind === 'and' || node.kind === 'or') {
+    const children = node.children.map(simplify).flatMap((child) => (child.kind === node.kind ? (child as { children: QueryNode[] }).children : [child]));
+    const meaningful = node.kind === 'and' ? children.filter((child) => child.kind !== 'all') : children;
+    if (node.kind === 'or' && meaningful.some((child) => child.kind === 'all')) return { kind: 'all' };
+    if (meaningful.length === 0) return { kind: 'all' };
+    return meaningful.length === 1 ? meaningful[0]! : { kind: node.kind, children: meaningful };
+  }
+  if (node.kind === 'not') {
+    const child = simplify(node.child);
+    return child.kind === 'not' ? child.child : { kind: 'not', child };
+  }
+  return node;
+}

@@ -1,0 +1,10 @@
+/** Damson's own query tree: what the Assets query language means, independent of how it is stored. */
+export type QueryNode =
+  | { kind: 'all' }
+  | { kind: 'and'; children: QueryNode[] }
+  | { kind: 'or'; children: QueryNode[] }
+  | { kind: 'not'; child: QueryNode }
+  /** `field` null = the full text of the asset. `pattern`: the value contains `*`/`?` wildcards. */
+  | { kind: 'term'; field: string | null; value: string; phrase: boolean; pattern: boolean; fuzzy: boolean }
+  /** Bounds are already typed: numbers (and dates as epoch ms) or text; null is open. */
+  | { kind: 'range'; field: string; min: number | string | null; max: number | string | null; minInclusive: boolean; maxInclusive: boolean };

@@ -1,0 +1,49 @@
+import { type Kysely, sql } from 'kysely';
+import type { DialectName } from '../db/database.js';
+import type { Database } from '../db/schema.js';
+import type { IndexValue } from './index-entries.js';
+
+/** Writes the search index rows of assets (in the caller's transaction, so the index never lags the data). */
+export class SearchIndexStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
+
+  async replace(assetId: string, values: IndexValue[], text: string): Promise<void> {
+    await this.db.deleteFrom('asset_values').where('asset_id', '=', assetId).execute();
+    for (let start = 0; start < values.length; start += 200) {
+      await this.db
+        .insertInto('asset_values')
+        .values(
+          values.slice(start, start + 200).map((value) => ({
+            asset_id: assetId,
+            field: value.field,
+            value_key: value.key,
+            value_text: value.text,
+            value_num: value.num,
+            is_token: value.isToken ? 1 : 0,
+          })),
+        )
+        .execute();
+    }
+    if (this.dialect === 'sqlite') {
+      await sql`DELETE FROM asset_text WHERE rowid = (SELECT rowid FROM assets WHERE id = ${assetId})`.execute(this.db);
+      await sql`INSERT INTO asset_text (rowid, content) SELECT rowid, ${text} FROM assets WHERE id = ${assetId}`.execute(this.db);
+    } else {
+      await sql`INSERT INTO asset_text (asset_id, content) VALUES (${assetId}, ${text})
+        ON CONFLICT (asset_id) DO UPDATE SET content = EXCLUDED.content`.execute(this.db);
+    }
+  }
+
+  /** Assets with no index rows (written before the index existed): reindexed at start. */
+  async unindexedAssetIds(limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('assets')
+      .select('id')
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('asset_values').select('asset_id').whereRef('asset_values.asset_id', '=', 'assets.id'))))
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
+  }
+}

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { SEED_BASE_DATE, type SeedAsset, seedLibrary } from './seed-library.js';
+
+const DAY = 86_400_000;
+const words = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+const baseName = (a: SeedAsset) => a.name.replace(/\.jpg$/, '');
+/** What a bare term searches: names, descriptions, titles, tags, status and custom text. */
+const fullText = (a: SeedAsset) => words([a.name, baseName(a), a.description, a.title ?? '', ...a.tags, a.status, a.cf_region ?? ''].join(' '));
+const hasWord = (a: SeedAsset, word: string) => fullText(a).includes(word);
+const inFolder = (a: SeedAsset, folder: string) => a.folderPath.toLowerCase() === folder.toLowerCase() || a.folderPath.toLowerCase().startsWith(`${folder.toLowerCase()}/`);
+const tagged = (a: SeedAsset, tag: string) => a.tags.some((t) => t.toLowerCase() === tag.toLowerCase());
+
+/** Query → which seeded assets it must find. Expectations are computed from the seed data, never hard-coded. */
+const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
+  ['*:*', () => true],
+  ['harbour', (a) => hasWord(a, 'harbour')],
+  ['HARBOUR', (a) => hasWord(a, 'harbour')],
+  ['harbour dawn', (a) => hasWord(a, 'harbour') && hasWord(a, 'dawn')],
+  ['harbour AND dawn', (a) => hasWord(a, 'harbour') && hasWord(a, 'dawn')],
+  ['harbour && dawn', (a) => hasWord(a, 'harbour') && hasWord(a, 'dawn')],
+  ['harbour OR forest', (a) => hasWord(a, 'harbour') || hasWord(a, 'forest')],
+  ['harbour || forest', (a) => hasWord(a, 'harbour') || hasWord(a, 'forest')],
+  ['harbour NOT dawn', (a) => hasWord(a, 'harbour') && !hasWord(a, 'dawn')],
+  ['harbour AND NOT dawn', (a) => hasWord(a, 'harbour') && !hasWord(a, 'dawn')],
+  ['harbour -dawn', (a) => hasWord(a, 'harbour') && !hasWord(a, 'dawn')],
+  ['+harbour -dawn', (a) => hasWord(a, 'harbour') && !hasWord(a, 'dawn')],
+  ['NOT harbour', (a) => !hasWord(a, 'harbour')],
+  ['(harbour OR forest) AND dusk', (a) => (hasWord(a, 'harbour') || hasWord(a, 'forest')) && hasWord(a, 'dusk')],
+  ['(harbour OR forest) AND NOT (dusk OR night)', (a) => (hasWord(a, 'harbour') || hasWord(a, 'forest')) && !hasWord(a, 'dusk') && !hasWord(a, 'night')],
+  ['((harbour))', (a) => hasWord(a, 'harbour')],
+  ['"at dawn"', (a) => a.description.toLowerCase().includes('at dawn')],
+  ['"with a rainbow"', (a) => a.description.includes('with a rainbow')],
+  ['"rainbow with"', () => false],
+  ['harb*', (a) => fullText(a).some((w) => w.startsWith('harb'))],
+  ['gla*', (a) => fullText(a).some((w) => w.startsWith('gla'))],
+  ['h?rbour', (a) => hasWord(a, 'harbour')],
+  ['*cier', (a) => hasWord(a, 'glacier')],
+  ['harbor~', (a) => hasWord(a, 'harbour')],
+  ['forrest~', (a) => hasWord(a, 'forest')],
+  ['xyzzy~', () => false],
+  ['rainbow', (a) => a.description.includes('rainbow')],
+  ['nothingmatchesthis', () => false],
+  ['description:harbour', (a) => words(a.description).includes('harbour')],
+  ['description:"a harbour at dawn"', (a) => a.description.toLowerCase().startsWith('a harbour at dawn')],
+  ['description:rain*', (a) => a.description.includes('rain')],
+  ['title:study', (a) => words(a.title ?? '').includes('study')],
+  ['title:*', (a) => a.title !== undefined],
+  ['-title:*', (a) => a.title === undefined],
+  ['tags:sea', (a) => tagged(a, 'sea')],
+  ['tags:SEA', (a) => tagged(a, 'sea')],
+  ['tags:"Ice Cream"', (a) => tagged(a, 'Ice Cream')],
+  ['tags:"ice cream"', (a) => tagged(a, 'Ice Cream')],
+  ['tags:C\\+\\+', (a) => tagged(a, 'C++')],
+  ['tags:sea AND tags:boats', (a) => tagged(a, 'sea') && tagged(a, 'boats')],
+  ['tags:sea OR tags:snow', (a) => tagged(a, 'sea') || tagged(a, 'snow')],
+  ['tags:(sea OR snow)', (a) => tagged(a, 'sea') || tagged(a, 'snow')],
+  ['tags:(sea AND boats)', (a) => tagged(a, 'sea') && tagged(a, 'boats')],
+  ['tags:s*', (a) => a.tags.some((t) => t.toLowerCase().startsWith('s'))],
+  ['tags:*', (a) => a.tags.length > 0],
+  ['NOT tags:*', (a) => a.tags.length === 0],
+  ['tags:sea -tags:boats', (a) => tagged(a, 'sea') && !tagged(a, 'boats')],
+  ['status:Final', (a) => a.status === 'Final'],
+  ['status:final', (a) => a.status === 'Final'],
+  ['status:(Draft OR Final)', (a) => a.status !== 'Production'],
+  ['status:Final AND tags:sea', (a) => a.status === 'Final' && tagged(a, 'sea')],
+  ['Final', (a) => a.status === 'Final'],
+  ['rating:3', (a) => a.rating === 3],
+  ['rating:-1', (a) => a.rating === -1],
+  ['rating:[2 TO 4]', (a) => a.rating >= 2 && a.rating <= 4],
+  ['rating:{2 TO 4}', (a) => a.rating > 2 && a.rating < 4],
+  ['rating:[2 TO 4}', (a) => a.rating >= 2 && a.rating < 4],
+  ['rating:{2 TO 4]', (a) => a.rating > 2 && a.rating <= 4],
+  ['rating:[4 TO *]', (a) => a.rating >= 4],
+  ['rating:[* TO 0]', (a) => a.rating <= 0],
+  ['rating:[* TO *]', () => true],
+  ['rating:[100 TO 200]', () => false],
+  ['rating:[-1000000000 TO 1000000000]', () => true],
+  ['created:[2021-01-01 TO 2021-12-31]', (a) => a.created >= Date.parse('2021-01-01') && a.created <= Date.parse('2021-12-31')],
+  ['created:[2021-01-01T00:00:00Z TO *]', (a) => a.created >= Date.parse('2021-01-01')],
+  [`created:[* TO ${SEED_BASE_DATE + 100 * DAY}]`, (a) => a.created <= SEED_BASE_DATE + 100 * DAY],
+  ['created:2020-01-31', (a) => a.created >= Date.parse('2020-01-31') && a.created < Date.parse('2020-02-01')],
+  ['created:{2020-01-01 TO 2020-03-01}', (a) => a.created > Date.parse('2020-01-01') && a.created < Date.parse('2020-03-01')],
+  ['assetCreated:[NOW-1YEAR TO NOW+1DAY]', () => true],
+  ['assetCreated:[NOW+1DAY TO *]', () => false],
+  ['assetCreated:[NOW/DAY TO *]', () => true],
+  ['assetCreated:[* TO NOW-10YEARS]', () => false],
+  ['folderPath:"/Photos/2022"', (a) => a.folderPath === '/Photos/2022'],
+  ['folderPath:"/photos/2022/"', (a) => a.folderPath === '/Photos/2022'],
+  ['ancestorPaths:"/Photos"', (a) => inFolder(a, '/Photos')],
+  ['ancestorPaths:"/Photos/2022"', (a) => inFolder(a, '/Photos/2022')],
+  ['ancestorPaths:"/Archive/Old"', (a) => inFolder(a, '/Archive/Old')],
+  ['ancestorPaths:"/Phot"', () => false],
+  ['ancestorPaths:"/Docs" AND NOT folderPath:"/Docs"', (a) => inFolder(a, '/Docs') && a.folderPath !== '/Docs'],
+  ['assetPath:"/Docs/river-003.jpg"', (a) => `${a.folderPath}/${a.name}` === '/Docs/river-003.jpg'],
+  ['filename:forest-001.jpg', (a) => a.name === 'forest-001.jpg'],
+  ['name:forest*', (a) => a.name.startsWith('forest')],
+  ['name:*-01?.jpg', (a) => /-01\d\.jpg$/.test(a.name)],
+  ['baseName:meadow-006', (a) => baseName(a) === 'meadow-006'],
+  ['extension:jpg', () => true],
+  ['assetType:jpg', () => true],
+  ['assetDomain:image', () => true],
+  ['assetDomain:video', () => false],
+  ['cf_region:north', (a) => a.cf_region === 'north'],
+  ['cf_region:*', (a) => a.cf_region !== undefined],
+  ['north', (a) => a.cf_region === 'north'],
+  ['versionNumber:1', () => true],
+  ['fileSize:0', () => true],
+  ['fileSize:[1 TO *]', () => false],
+  // Quotes and SQL are just text: "1=1 --" holds no word that any asset has, so only the harbour side matches.
+  ["harbour' OR 1=1 --", (a) => hasWord(a, 'harbour')],
+  ['tags:"sea\\" OR \\"x"', () => false],
+  ['description:"%"', () => false],
+  ['description:_', () => false],
+  ['name:%', () => false],
+];
+
+await forEachDialect((dialect) => {
+  let server: TestServer;
+  let session: Session;
+  let library: SeedAsset[];
+  before(async () => {
+    server = await startServer(dialect);
+    const { username } = await createUser(server);
+    session = await login(server, username, PASSWORD);
+    library = await seedLibrary(server, session, 300);
+  });
+  after(() => server.close());
+
+  const search = async (params: Record<string, string>) => {
+    const response = await server.app.inject({ method: 'GET', url: `/services/search?${new URLSearchParams(params)}`, headers: session.cookieOnly });
+    return { status: response.statusCode, body: response.json() };
+  };
+
+  it(`answers ${CASES.length} queries exactly as the seed data says`, async () => {
+    assert.ok(CASES.length >= 80);
+    const failures: string[] = [];
+    for (const [query, expected] of CASES) {
+      const { status, body } = await search({ q: query, num: '1000', metadataToReturn: 'filename' });
+      const want = library.filter(expected).map((a) => a.name).sort();
+      const got = status === 200 ? (body.hits as Array<{ metadata: { filename: string } }>).map((hit) => hit.metadata.filename).sort() : [`HTTP ${status}: ${body.message}`];
+      if (status !== 200 || body.totalHits !== want.length || JSON.stringify(got) !== JSON.stringify(want)) {
+        failures.push(`${query}: expected ${want.length}, got ${status === 200 ? body.totalHits : got[0]}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+    // The table is not trivially satisfied: it has queries that match nothing, some and everything.
+    const sizes = CASES.map(([, expected]) => library.filter(expected).length);
+    assert.ok(sizes.includes(0) && sizes.includes(library.length) && sizes.some((size) => size > 0 && size < library.length));
+  });
+
+  it('refuses syntax errors with a 400 naming the position, and never answers hostile queries with a 500', async () => {
+    const syntax = await search({ q: 'tags:sea AND (boats' });
+    assert.equal(syntax.status, 400);
+    assert.match(syntax.body.message, /position \d+/);
+    assert.match((await search({ q: 'a:b:c' })).body.message, /position 3/);
+    assert.match((await search({ q: 'nosuchfield:x' })).body.message, /Unknown field "nosuchfield"/);
+    assert.match((await search({ q: 'rating:[a TO b]' })).body.message, /not a number/);
+    assert.match((await search({ q: 'created:[yesterday TO now]' })).body.message, /not a date/);
+    const hostile = [
+      '('.repeat(200) + 'x' + ')'.repeat(200),
+      'x'.repeat(100 * 1024),
+      Array.from({ length: 500 }, (_, i) => `w${i}`).join(' OR '),
+      "'; DROP TABLE assets; --",
+      'tags:"\'; DELETE FROM asset_values; --"',
+      '"unterminated',
+      '\\',
+      '[1 TO 2]',
+      'rating:[1 TO',
+      '/regex/',
+      '**',
+      '?',
+      'a'.repeat(5000),
+      '\u0000',
+      'NOT NOT NOT x',
+    ];
+    for (const q of hostile) {
+      const { status, body } = await search({ q, num: '5' });
+      assert.ok(status === 200 || status === 400, `${q.slice(0, 30)} → ${status}`);
+      assert.equal(typeof (status === 200 ? body.totalHits : body.errorcode), 'number');
+    }
+    assert.equal((await search({ q: '*:*', num: '0' })).body.totalHits, library.length, 'the library survived');
+  });
+});
