@@ -33,14 +33,15 @@ export interface SearchResult {
   facets: Record<string, Array<{ value: string; hitCount: number; selected: boolean }>>;
 }
 
-/** Columns that sort without looking at the index table. */
+/** Columns (fixed SQL, never user text) that sort without looking at the index table. */
 const SORT_COLUMNS: Record<string, string> = {
   assetCreated: 'a.created_at',
   assetModified: 'a.modified_at',
   assetFileModified: 'a.file_modified_at',
   fileSize: 'a.file_size',
-  filename: 'a.asset_path_key',
-  name: 'a.asset_path_key',
+  filename: 'lower(a.filename)',
+  name: 'lower(a.filename)',
+  baseName: 'lower(a.filename)',
   assetPath: 'a.asset_path_key',
   folderPath: 'a.folder_path',
   assetDomain: 'a.asset_domain',

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { type SeedAsset, seedLibrary } from './seed-library.js';
+
+type SearchBody = {
+  firstResult: number;
+  maxResultHits: number;
+  totalHits: number;
+  hits: Array<{ id: string; thumbnailUrl?: string; originalUrl?: string; metadata: Record<string, any> }>;
+  facets: Record<string, Array<{ value: string; hitCount: number; selected: boolean }>>;
+  errorcode?: number;
+  message?: string;
+};
+
+await forEachDialect((dialect) => {
+  let server: TestServer;
+  let session: Session;
+  let library: SeedAsset[];
+  before(async () => {
+    server = await startServer(dialect);
+    const { username } = await createUser(server);
+    session = await login(server, username, PASSWORD);
+    library = await seedLibrary(server, session, 120);
+  });
+  after(() => server.close());
+
+  const search = async (params: Record<string, string>, method: 'GET' | 'POST' = 'GET') => {
+    const response =
+      method === 'GET'
+        ? await server.app.inject({ method, url: `/services/search?${new URLSearchParams(params)}`, headers: session.cookieOnly })
+        : await server.app.inject({ method, url: '/services/search', headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+    return { status: response.statusCode, body: response.json() as SearchBody };
+  };
+  const names = (body: SearchBody) => body.hits.map((hit) => hit.metadata.filename as string);
+
+  it('answers the Assets envelope; num defaults to 50, sort to assetCreated-desc', async () => {
+    const { status, body } = await search({ q: '' });
+    assert.equal(status, 200);
+    assert.deepEqual(Object.keys(body).sort(), ['facets', 'firstResult', 'hits', 'maxResultHits', 'totalHits']);
+    assert.equal(body.firstResult, 0);
+    assert.equal(body.maxResultHits, 50);
+    assert.equal(body.totalHits, library.length);
+    assert.equal(body.hits.length, 50);
+    const newestFirst = [...library].sort((a, b) => b.createdOrder - a.createdOrder).slice(0, 50).map((a) => a.name);
+    assert.deepEqual(names(body), newestFirst);
+    assert.match(body.hits[0]!.id, /^[A-Za-z0-9_-]{22}$/);
+    assert.deepEqual(body.facets, {});
+  });
+
+  it('pages without gaps or repeats, on GET and POST alike', async () => {
+    const seen: string[] = [];
+    for (let start = 0; start < library.length; start += 25) {
+      const { body } = await search({ q: '*:*', start: String(start), num: '25', sort: 'name' }, start % 50 === 0 ? 'GET' : 'POST');
+      assert.equal(body.firstResult, start);
+      seen.push(...names(body));
+    }
+    assert.deepEqual(seen, library.map((a) => a.name).sort());
+    const beyond = await search({ q: '*:*', start: '5000' });
+    assert.equal(beyond.body.hits.length, 0);
+    assert.equal(beyond.body.totalHits, library.length, 'totalHits stays exact past the end');
+  });
+
+  it('never returns hits beyond position 10,000, and num=0 gives counts and facets only', async () => {
+    const capped = await search({ q: '*:*', start: '9990', num: '50' });
+    assert.equal(capped.status, 200);
+    assert.equal(capped.body.hits.length, 0);
+    const past = await search({ q: '*:*', start: '20000', num: '10' });
+    assert.equal(past.body.hits.length, 0);
+    const facetsOnly = await search({ q: '*:*', num: '0', facets: 'status' });
+    assert.equal(facetsOnly.body.hits.length, 0);
+    assert.equal(facetsOnly.body.totalHits, library.length);
+    assert.equal(facetsOnly.body.facets.status!.reduce((sum, facet) => sum + facet.hitCount, 0), library.length);
+    const badPaging: Array<Record<string, string>> = [{ num: '-1' }, { num: 'ten' }, { start: '-5' }, { num: '10001' }];
+    for (const bad of badPaging) {
+      const { status, body } = await search({ q: '*:*', ...bad });
+      assert.equal(status, 400, JSON.stringify(bad));
+      assert.equal(body.errorcode, 400);
+    }
+  });
+
+  it('sorts on text, numbers and dates, with -asc/-desc and sensible defaults', async () => {
+    const byName = await search({ q: '*:*', num: '1000', sort: 'name' });
+    assert.deepEqual(names(byName.body), library.map((a) => a.name).sort());
+    const byNameDesc = await search({ q: '*:*', num: '1000', sort: 'name-desc' });
+    assert.deepEqual(names(byNameDesc.body), library.map((a) => a.name).sort().reverse());
+    const ratings = (await search({ q: '*:*', num: '1000', sort: 'rating' })).body.hits.map((hit) => hit.metadata.rating as number);
+    assert.deepEqual(ratings, [...ratings].sort((a, b) => b - a), 'numbers default to descending');
+    const createdAsc = (await search({ q: '*:*', num: '1000', sort: 'created-asc' })).body.hits.map((hit) => hit.metadata.created.value as number);
+    assert.deepEqual(createdAsc, [...createdAsc].sort((a, b) => a - b));
+    const statusThenName = (await search({ q: '*:*', num: '1000', sort: 'status,name-desc' })).body;
+    const expected = [...library].sort((a, b) => a.status.localeCompare(b.status) || b.name.localeCompare(a.name)).map((a) => a.name);
+    assert.deepEqual(names(statusThenName), expected);
+    const titles = (await search({ q: '*:*', num: '1000', sort: 'title' })).body.hits.map((hit) => hit.metadata.title as string | undefined);
+    const firstMissing = titles.findIndex((title) => title === undefined);
+    assert.ok(titles.slice(firstMissing).every((title) => title === undefined), 'assets without the field sort last');
+    assert.equal((await search({ q: '*:*', sort: 'relevance' })).status, 200);
+    assert.equal((await search({ q: '*:*', sort: 'nosuchfield' })).status, 400);
+  });
+
+  it('computes facets with selections, and a field\'s own selection does not narrow its counts', async () => {
+    const { body } = await search({ q: '*:*', num: '1000', facets: 'tags,status', 'facet.status.selection': 'Final,Draft' });
+    const selectedStatus = library.filter((a) => a.status === 'Final' || a.status === 'Draft');
+    assert.equal(body.totalHits, selectedStatus.length);
+    const status = Object.fromEntries(body.facets.status!.map((facet) => [facet.value, facet]));
+    for (const value of ['Draft', 'Production', 'Final']) {
+      assert.equal(status[value]!.hitCount, library.filter((a) => a.status === value).length, value);
+      assert.equal(status[value]!.selected, value !== 'Production');
+    }
+    for (const facet of body.facets.tags!) {
+      assert.equal(facet.hitCount, selectedStatus.filter((a) => a.tags.includes(facet.value)).length, facet.value);
+      assert.equal(facet.selected, false);
+    }
+    const counts = body.facets.tags!.map((facet) => facet.hitCount);
+    assert.deepEqual(counts, [...counts].sort((a, b) => b - a), 'most frequent first');
+    const narrowed = await search({ q: 'tags:sea', num: '0', facets: 'status' });
+    assert.equal(narrowed.body.facets.status!.reduce((sum, facet) => sum + facet.hitCount, 0), library.filter((a) => a.tags.includes('sea')).length);
+  });
+
+  it('accepts the JSON AssetSearch body', async () => {
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/services/search',
+      headers: { ...session.headers, 'content-type': 'application/json' },
+      payload: {
+        firstResult: 0,
+        maxResultHits: 5,
+        sorting: [{ field: 'name', descending: true }],
+        query: { QueryStringQuery: { queryString: 'tags:sea' } },
+        metadataToReturn: ['filename', 'tags'],
+        facets: { status: { field: 'status', selection: { values: ['Final'], notValues: [], operation: 'AND' } } },
+      },
+    });
+    const body = response.json() as SearchBody;
+    assert.equal(response.statusCode, 200);
+    const expected = library.filter((a) => a.tags.includes('sea') && a.status === 'Final').map((a) => a.name).sort().reverse();
+    assert.equal(body.totalHits, expected.length);
+    assert.deepEqual(names(body), expected.slice(0, 5));
+    assert.deepEqual(Object.keys(body.hits[0]!.metadata).sort(), ['filename', 'tags']);
+    assert.ok(body.facets.status!.some((facet) => facet.value === 'Final' && facet.selected));
+  });
+
+  it('sees changes at once: an update is found by its new tag and no longer by the old one', async () => {
+    const target = library[7]!;
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/services/update',
+      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ id: target.id, metadata: JSON.stringify({ tags: ['+freshtag'], description: 'Renamed scenery' }) }).toString(),
+    });
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(names((await search({ q: 'tags:freshtag' })).body), [target.name]);
+    assert.deepEqual(names((await search({ q: 'scenery' })).body), [target.name]);
+    assert.ok(!names((await search({ q: `"${target.description}"`, num: '1000' })).body).includes(target.name));
+  });
+
+  it('requires a login, and POST a CSRF token', async () => {
+    assert.equal((await server.app.inject({ method: 'GET', url: '/services/search?q=*:*' })).statusCode, 401);
+    assert.equal((await server.app.inject({ method: 'POST', url: '/services/search?q=*:*', headers: session.cookieOnly })).statusCode, 403);
+  });
+});
