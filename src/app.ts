@@ -14,11 +14,14 @@ import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
 import { landingRoutes } from './http/routes/landing.js';
 import { profileRoutes } from './http/routes/profile.js';
+import { fieldRoutes } from './http/routes/fields.js';
+import { folderRoutes } from './http/routes/folders.js';
 import { searchRoutes } from './http/routes/search.js';
 import { sessionRoutes } from './http/routes/session.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { JobStore } from './jobs/job-store.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import { FolderService } from './assets/folder-service.js';
 import { SearchService } from './search/search-service.js';
 import { createAssetRuntime, createServices } from './services.js';
 
@@ -75,7 +78,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const runtime = await createAssetRuntime(database, config, clock, app.log);
   const { assets, assetStore, blobs, renditions, signer } = runtime;
   const search = new SearchService(database, clock);
-  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer, search };
+  const folders = new FolderService(database, search, clock);
+  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer, search, folders };
   app.decorate('damson', context);
   app.decorateRequest('principal', null);
   app.decorateRequest('credentialSource', null);
@@ -98,6 +102,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       assetRoutes(scope, context);
       fileRoutes(scope, context);
       searchRoutes(scope, context);
+      folderRoutes(scope, context);
+      fieldRoutes(scope);
     },
     { prefix: config.basePath },
   );

@@ -1,5 +1,6 @@
 import type { AssetService } from '../assets/asset-service.js';
 import type { AssetStore } from '../assets/asset-store.js';
+import type { FolderService } from '../assets/folder-service.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { UrlSigner } from '../auth/url-signer.js';
 import type { UserService } from '../auth/user-service.js';
@@ -24,4 +25,5 @@ export interface AppContext {
   renditions: RenditionService;
   signer: UrlSigner;
   search: SearchService;
+  folders: FolderService;
 }

@@ -98,6 +98,13 @@ export class SearchService {
     return { totalHits, assets, facets };
   }
 
+  /** Ids of every asset a query matches (bulk operations), at most `limit`. */
+  async matchingIds(query: string, limit: number): Promise<string[]> {
+    const store = new SearchStore(this.database.db);
+    const tree = await expandFuzzyTerms(parseQuery(query, this.clock.now()), (prefix, field, max) => store.valuesStartingWith(prefix, field, max));
+    return store.ids(compileQuery(tree, this.database.dialect), limit);
+  }
+
   private orderBy(sort: SortField[]): RawBuilder<unknown> {
     const terms = sort
       .filter((entry) => entry.field !== 'relevance')

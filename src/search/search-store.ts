@@ -18,6 +18,11 @@ export class SearchStore {
     return Number(rows[0]?.total ?? 0);
   }
 
+  async ids(where: Condition, limit: number): Promise<string[]> {
+    const { rows } = await sql<{ id: string }>`SELECT a.id FROM assets a WHERE ${where} LIMIT ${limit}`.execute(this.db);
+    return rows.map((row) => row.id);
+  }
+
   async page(where: Condition, orderBy: Condition, limit: number, offset: number): Promise<Asset[]> {
     if (limit <= 0) return [];
     const { rows } = await sql<Parameters<typeof toAsset>[0]>`SELECT a.* FROM assets a WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
