@@ -14,6 +14,7 @@ import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
 import { landingRoutes } from './http/routes/landing.js';
 import { profileRoutes } from './http/routes/profile.js';
+import { bulkRoutes } from './http/routes/bulk.js';
 import { fieldRoutes } from './http/routes/fields.js';
 import { folderRoutes } from './http/routes/folders.js';
 import { searchRoutes } from './http/routes/search.js';
@@ -21,7 +22,9 @@ import { sessionRoutes } from './http/routes/session.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { JobStore } from './jobs/job-store.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import { BulkService } from './assets/bulk-service.js';
 import { FolderService } from './assets/folder-service.js';
+import { ProcessService } from './processes/process-service.js';
 import { SearchService } from './search/search-service.js';
 import { createAssetRuntime, createServices } from './services.js';
 
@@ -79,7 +82,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { assets, assetStore, blobs, renditions, signer } = runtime;
   const search = new SearchService(database, clock);
   const folders = new FolderService(database, search, clock);
-  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer, search, folders };
+  const processes = new ProcessService(clock);
+  const bulk = new BulkService(assets, search, processes);
+  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer, search, folders, bulk, processes };
   app.decorate('damson', context);
   app.decorateRequest('principal', null);
   app.decorateRequest('credentialSource', null);
@@ -104,6 +109,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       searchRoutes(scope, context);
       folderRoutes(scope, context);
       fieldRoutes(scope);
+      bulkRoutes(scope, context);
     },
     { prefix: config.basePath },
   );

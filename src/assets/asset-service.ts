@@ -175,6 +175,15 @@ export class AssetService {
     return updated;
   }
 
+  /** Checks metadata meant for many assets at once (updatebulk) before any of them is touched. */
+  assertValidBulkMetadata(metadata: Record<string, unknown>): void {
+    if (Object.keys(metadata).length === 0) throw badRequest('Nothing to update: send metadata or field parameters');
+    for (const name of Object.keys(metadata)) {
+      if (LOCATION_FIELDS.has(name)) throw badRequest(`Field ${name} cannot be changed with updatebulk; use /services/move`);
+    }
+    normalizeFields(metadata, { forCreate: false });
+  }
+
   /** Indexes assets written before the search index existed (or by an older version); run at start. */
   async reindexMissing(): Promise<number> {
     const index = new SearchIndexStore(this.database.db, this.database.dialect);

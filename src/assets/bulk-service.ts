@@ -1,0 +1,43 @@
+import type { User } from '../auth/user-store.js';
+import { badRequest } from '../lib/errors.js';
+import type { ProcessProgress, ProcessService } from '../processes/process-service.js';
+import type { SearchService } from '../search/search-service.js';
+import type { AssetService } from './asset-service.js';
+import { MAX_BULK_ASSETS } from './folder-service.js';
+
+export type BulkResult = { processedCount: number; errorCount: number } | { processId: string };
+
+/** Operations on every asset a query selects, in the foreground or as a background process. */
+export class BulkService {
+  constructor(
+    private readonly assets: AssetService,
+    private readonly search: SearchService,
+    private readonly processes: ProcessService,
+  ) {}
+
+  /** `updatebulk` by query: the same metadata change applied to each match, each in its own transaction. */
+  async updateByQuery(user: User, query: string, metadata: Record<string, unknown>, parseModifications: boolean, inBackground: boolean): Promise<BulkResult> {
+    this.assets.assertValidBulkMetadata(metadata);
+    const ids = await this.search.matchingIds(query, MAX_BULK_ASSETS + 1);
+    if (ids.length > MAX_BULK_ASSETS) throw badRequest(`The query selects more than ${MAX_BULK_ASSETS} assets; narrow it down`);
+    return this.run(user, ids, (id) => this.assets.update(user, id, { metadata, parseModifications, createVersion: false, keepMetadata: true }), inBackground);
+  }
+
+  private async run(user: User, ids: readonly string[], each: (id: string) => Promise<unknown>, inBackground: boolean): Promise<BulkResult> {
+    const work = async (progress: Pick<ProcessProgress, 'processed' | 'failed'> & { readonly cancelled?: boolean }) => {
+      for (const id of ids) {
+        if (progress.cancelled) return;
+        try {
+          await each(id);
+          progress.processed();
+        } catch {
+          progress.failed();
+        }
+      }
+    };
+    if (inBackground) return { processId: this.processes.start(user.username, ids.length, work) };
+    const counts = { processedCount: 0, errorCount: 0 };
+    await work({ processed: () => void counts.processedCount++, failed: () => void counts.errorCount++ });
+    return counts;
+  }
+}
