@@ -24,6 +24,7 @@ import { JobStore } from './jobs/job-store.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { BulkService } from './assets/bulk-service.js';
 import { FolderService } from './assets/folder-service.js';
+import { TransferService } from './assets/transfer-service.js';
 import { ProcessService } from './processes/process-service.js';
 import { SearchService } from './search/search-service.js';
 import { createAssetRuntime, createServices } from './services.js';
@@ -84,7 +85,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const folders = new FolderService(database, search, clock);
   const processes = new ProcessService(clock);
   const bulk = new BulkService(assets, search, processes);
-  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer, search, folders, bulk, processes };
+  const transfers = new TransferService(database, search, clock);
+  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer, search, folders, bulk, processes, transfers };
   app.decorate('damson', context);
   app.decorateRequest('principal', null);
   app.decorateRequest('credentialSource', null);

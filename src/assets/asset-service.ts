@@ -8,8 +8,7 @@ import { badRequest, conflict, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { EmbeddedMetadata } from '../media/embedded-metadata.js';
 import { isRenderable, RENDER_JOB } from '../renditions/rendition-service.js';
-import { indexEntries } from '../search/index-entries.js';
-import { SearchIndexStore } from '../search/search-index-store.js';
+import { SearchIndexStore, writeSearchIndex } from '../search/search-index-store.js';
 import type { StagedBlob, StoredBlob } from '../storage/blob-store.js';
 import { type Asset, AssetStore } from './asset-store.js';
 import { applyModifications, fieldDefinition, normalizeValue, type StoredValue } from './fields.js';
@@ -200,9 +199,8 @@ export class AssetService {
     return count;
   }
 
-  private async reindex(db: Kysely<Database>, asset: Asset): Promise<void> {
-    const { values, text } = indexEntries(asset);
-    await new SearchIndexStore(db, this.database.dialect).replace(asset.id, values, text);
+  private reindex(db: Kysely<Database>, asset: Asset): Promise<void> {
+    return writeSearchIndex(db, this.database.dialect, asset);
   }
 
   /** Embedded values under Damson's field names; unknown or ill-fitting values are left out. */

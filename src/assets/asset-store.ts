@@ -67,6 +67,17 @@ export class AssetStore {
     return row && toAsset(row);
   }
 
+  async findByPath(assetPath: string): Promise<Asset | undefined> {
+    const row = await this.db.selectFrom('assets').selectAll().where('asset_path_key', '=', assetPath.toLowerCase()).executeTakeFirst();
+    return row && toAsset(row);
+  }
+
+  /** Gives a copied asset the renditions of its source (same blobs: they are immutable). */
+  async copyRenditions(from: Asset, toId: string, contentEtag: number): Promise<void> {
+    const rows = await this.db.selectFrom('renditions').selectAll().where('asset_id', '=', from.id).where('content_etag', '=', from.contentEtag).execute();
+    if (rows.length > 0) await this.db.insertInto('renditions').values(rows.map((row) => ({ ...row, asset_id: toId, content_etag: contentEtag }))).execute();
+  }
+
   async existsAtPath(assetPath: string): Promise<boolean> {
     const row = await this.db.selectFrom('assets').select('id').where('asset_path_key', '=', assetPath.toLowerCase()).executeTakeFirst();
     return row !== undefined;

@@ -2,6 +2,7 @@ import type { AssetService } from '../assets/asset-service.js';
 import type { AssetStore } from '../assets/asset-store.js';
 import type { BulkService } from '../assets/bulk-service.js';
 import type { FolderService } from '../assets/folder-service.js';
+import type { TransferService } from '../assets/transfer-service.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { UrlSigner } from '../auth/url-signer.js';
 import type { UserService } from '../auth/user-service.js';
@@ -30,4 +31,5 @@ export interface AppContext {
   folders: FolderService;
   bulk: BulkService;
   processes: ProcessService;
+  transfers: TransferService;
 }

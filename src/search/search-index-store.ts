@@ -1,7 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../db/database.js';
 import type { Database } from '../db/schema.js';
-import type { IndexValue } from './index-entries.js';
+import type { Asset } from '../assets/asset-store.js';
+import { type IndexValue, indexEntries } from './index-entries.js';
 
 /** Writes the search index rows of assets (in the caller's transaction, so the index never lags the data). */
 export class SearchIndexStore {
@@ -46,4 +47,10 @@ export class SearchIndexStore {
       .execute();
     return rows.map((row) => row.id);
   }
+}
+
+/** Rewrites the index rows of one asset from its current state. */
+export async function writeSearchIndex(db: Kysely<Database>, dialect: DialectName, asset: Asset): Promise<void> {
+  const { values, text } = indexEntries(asset);
+  await new SearchIndexStore(db, dialect).replace(asset.id, values, text);
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { FILE_POLICIES, FOLDER_POLICIES } from '../../assets/transfer-service.js';
 import { ROLE_SUPERUSER } from '../../auth/user-service.js';
 import { badRequest } from '../../lib/errors.js';
 import { principalOf } from '../auth-hook.js';
@@ -7,7 +8,7 @@ import { readParams } from '../params.js';
 import { addServiceRoute } from '../route.js';
 import { metadataFrom } from '../upload.js';
 
-/** `/services/updatebulk` and the `process/info` / `process/cancel` pair for `async=true` (protocol §4.3, §4.12). */
+/** `/services/updatebulk`, `move`, `copy`, and `process/info` / `process/cancel` for `async=true` (protocol §4.3, §4.5, §4.12). */
 export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
   addServiceRoute(app, {
     url: '/services/updatebulk',
@@ -19,6 +20,37 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
       return ctx.bulk.updateByQuery(principalOf(request).user, q, metadataFrom(params), params.bool('parseMetadataModifications', true), params.bool('async'));
     },
   });
+
+  for (const mode of ['move', 'copy'] as const) {
+    addServiceRoute(app, {
+      url: `/services/${mode}`,
+      methods: ['POST'],
+      handler: async (request) => {
+        const params = await readParams(request);
+        const source = params.get('source');
+        const target = params.get('target');
+        if (!source || !target) throw badRequest('Parameters source and target are required');
+        const transfer = {
+          mode,
+          source,
+          target,
+          folderPolicy: policy(params.get('folderReplacePolicy'), FOLDER_POLICIES, 'folderReplacePolicy'),
+          filePolicy: policy(params.get('fileReplacePolicy'), FILE_POLICIES, 'fileReplacePolicy'),
+          filterQuery: params.get('filterQuery') || undefined,
+          flattenFolders: params.bool('flattenFolders'),
+        };
+        const { user } = principalOf(request);
+        if (!params.bool('async')) return ctx.transfers.transfer(user, transfer);
+        // In the background the whole transfer is still one transaction: its counts appear when it is done.
+        return {
+          processId: ctx.processes.start(user.username, 1, async (progress) => {
+            const result = await ctx.transfers.transfer(user, transfer);
+            for (let i = 0; i < result.processedCount; i++) progress.processed();
+          }),
+        };
+      },
+    });
+  }
 
   const caller = (request: Parameters<typeof principalOf>[0]) => {
     const { user } = principalOf(request);
@@ -41,4 +73,11 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
     methods: ['POST'],
     handler: async (request) => ctx.processes.cancel(await processId(request), caller(request)),
   });
+}
+
+function policy<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T {
+  if (value === undefined || value === '') return allowed[0]!;
+  const upper = value.toUpperCase() as T;
+  if (!allowed.includes(upper)) throw badRequest(`${name} must be one of ${allowed.join(', ')}`);
+  return upper;
 }

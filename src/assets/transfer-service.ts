@@ -1,0 +1,222 @@
+import type { Kysely } from 'kysely';
+import type { User } from '../auth/user-store.js';
+import type { DatabaseHandle } from '../db/database.js';
+import type { Database } from '../db/schema.js';
+import type { Clock } from '../lib/clock.js';
+import { badRequest, conflict, notFound } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { SearchService } from '../search/search-service.js';
+import { writeSearchIndex } from '../search/search-index-store.js';
+import { type Asset, AssetStore } from './asset-store.js';
+import { MAX_BULK_ASSETS } from './folder-service.js';
+import { FolderStore } from './folder-store.js';
+import { assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, splitAssetPath } from './paths.js';
+
+export const FOLDER_POLICIES = ['AUTO_RENAME', 'MERGE', 'THROW_EXCEPTION'] as const;
+export const FILE_POLICIES = ['AUTO_RENAME', 'OVERWRITE', 'OVERWRITE_IF_NEWER', 'REMOVE_SOURCE', 'THROW_EXCEPTION', 'DO_NOTHING'] as const;
+export type FolderPolicy = (typeof FOLDER_POLICIES)[number];
+export type FilePolicy = (typeof FILE_POLICIES)[number];
+
+export interface TransferRequest {
+  mode: 'move' | 'copy';
+  source: string;
+  target: string;
+  folderPolicy: FolderPolicy;
+  filePolicy: FilePolicy;
+  /** Only source assets matching this query are moved or copied (folder sources). */
+  filterQuery?: string;
+  /** Put every file directly in the target folder. */
+  flattenFolders: boolean;
+}
+
+export interface TransferResult {
+  processedCount: number;
+  errorCount: number;
+}
+
+const MAX_RENAMES = 1000;
+
+/**
+ * Move (and rename) or copy an asset or a whole folder (protocol §4.5). Everything happens in one transaction:
+ * a failure halfway, such as a THROW_EXCEPTION clash, leaves the old state; paths, folders and the search index
+ * change together. Copies share the immutable file blobs, so no bytes are duplicated.
+ */
+export class TransferService {
+  constructor(
+    private readonly database: DatabaseHandle,
+    private readonly search: SearchService,
+    private readonly clock: Clock,
+  ) {}
+
+  async transfer(user: User, request: TransferRequest): Promise<TransferResult> {
+    const source = request.source.replace(/\/+$/, '') || '/';
+    if (!source.startsWith('/') || !request.target.startsWith('/')) throw badRequest('source and target must be absolute paths such as /Photos/x.jpg');
+    const reading = new AssetStore(this.database.db);
+    const asset = await reading.findByPath(source);
+    if (asset) {
+      const { folderPath, filename } = splitAssetPath(request.target.replace(/\/+$/, ''));
+      return this.inTransaction(user, request, (tx) => tx.asset(asset, folderPath, filename, request.filePolicy));
+    }
+    const sourceFolder = normalizeFolderPath(source);
+    const folders = new FolderStore(this.database.db, this.database.dialect);
+    const canonical = await folders.canonicalPath(sourceFolder);
+    if (!canonical || canonical === '/') throw notFound(`No asset or folder at ${source}`);
+    const target = normalizeFolderPath(request.target);
+    if (target === '/') throw badRequest('The target of a folder move or copy must be a folder, not the root');
+    if (target.toLowerCase() === canonical.toLowerCase() && request.mode === 'copy') throw badRequest('A folder cannot be copied onto itself');
+    if (target.toLowerCase().startsWith(`${canonical.toLowerCase()}/`)) throw badRequest(`${target} is inside ${canonical}: a folder cannot go into itself`);
+
+    let ids = await folders.assetIdsBelow(canonical);
+    if (request.filterQuery) {
+      const allowed = new Set(await this.search.matchingIds(request.filterQuery, MAX_BULK_ASSETS + 1));
+      ids = ids.filter((id) => allowed.has(id));
+    }
+    if (ids.length > MAX_BULK_ASSETS) throw badRequest(`The folder holds more than ${MAX_BULK_ASSETS} assets; move it in parts with filterQuery`);
+    return this.inTransaction(user, request, (tx) => tx.folder(canonical, target, ids, request));
+  }
+
+  private inTransaction(user: User, request: TransferRequest, work: (tx: Transfer) => Promise<TransferResult>): Promise<TransferResult> {
+    return this.database.db.transaction().execute((trx) => work(new Transfer(trx, this.database.dialect, this.clock).bind(request.mode, user.username)));
+  }
+}
+
+/** One transfer inside one transaction. */
+class Transfer {
+  private readonly assets: AssetStore;
+  private readonly folders: FolderStore;
+  private mode: 'move' | 'copy' = 'move';
+  private user = '';
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DatabaseHandle['dialect'],
+    private readonly clock: Clock,
+  ) {
+    this.assets = new AssetStore(db);
+    this.folders = new FolderStore(db, dialect);
+  }
+
+  bind(mode: 'move' | 'copy', user: string): this {
+    this.mode = mode;
+    this.user = user;
+    return this;
+  }
+
+  async asset(asset: Asset, folderPath: string, filename: string, policy: FilePolicy): Promise<TransferResult> {
+    const done = await this.place(asset, folderPath, filename, policy);
+    return { processedCount: done ? 1 : 0, errorCount: 0 };
+  }
+
+  async folder(source: string, requestedTarget: string, ids: string[], request: TransferRequest): Promise<TransferResult> {
+    const target = await this.resolveFolderTarget(requestedTarget, request.folderPolicy);
+    const now = this.clock.now();
+    await this.assets.ensureFolders(target, this.user, now);
+    if (!request.flattenFolders) {
+      // The folder structure comes along, empty folders included.
+      for (const path of await this.folderTree(source)) await this.assets.ensureFolders(target + path.slice(source.length), this.user, now);
+    }
+    let processedCount = 0;
+    for (const id of ids) {
+      const asset = (await this.assets.findById(id))!;
+      const relative = asset.folderPath.slice(source.length);
+      const folderPath = request.flattenFolders ? target : target + relative;
+      if (await this.place(asset, folderPath, asset.filename, request.filePolicy)) processedCount++;
+    }
+    // The source folders go only when everything in them went (no filter, nothing left behind by DO_NOTHING).
+    const emptied = processedCount === ids.length && !request.filterQuery;
+    if (this.mode === 'move' && emptied && target.toLowerCase() !== source.toLowerCase()) {
+      await this.folders.deleteFolderTree(source);
+    }
+    return { processedCount, errorCount: 0 };
+  }
+
+  /** AUTO_RENAME picks `target-1`, `target-2`…; MERGE uses the existing folder; THROW_EXCEPTION refuses. */
+  private async resolveFolderTarget(target: string, policy: FolderPolicy): Promise<string> {
+    if (!(await this.folders.exists(target))) return target;
+    if (policy === 'MERGE') return (await this.folders.canonicalPath(target)) ?? target;
+    if (policy === 'THROW_EXCEPTION') throw conflict(`A folder already exists at ${target}`);
+    for (let attempt = 1; attempt <= MAX_RENAMES; attempt++) {
+      const candidate = `${target}-${attempt}`;
+      if (!(await this.folders.exists(candidate))) return candidate;
+    }
+    throw conflict(`No free name for ${target}`);
+  }
+
+  private async folderTree(root: string): Promise<string[]> {
+    const result: string[] = [];
+    const pending = [root];
+    while (pending.length > 0) {
+      const path = pending.pop()!;
+      for (const child of await this.folders.subfolders(path)) {
+        result.push(child.path);
+        pending.push(child.path);
+      }
+    }
+    return result;
+  }
+
+  /** Puts one asset at folderPath/filename, resolving a clash by the file policy; false when nothing was done. */
+  private async place(asset: Asset, folderPath: string, requestedName: string, policy: FilePolicy): Promise<boolean> {
+    assertValidName(requestedName, 'file name');
+    let filename = requestedName;
+    let existing = await this.assets.findByPath(joinPath(folderPath, filename));
+    if (existing?.id === asset.id) existing = undefined; // a rename that only changes case
+    if (existing) {
+      switch (policy) {
+        case 'THROW_EXCEPTION':
+          throw conflict(`An asset already exists at ${existing.assetPath}`);
+        case 'DO_NOTHING':
+          return false;
+        case 'REMOVE_SOURCE':
+          if (this.mode === 'move') await this.folders.deleteAssets([asset.id]);
+          return this.mode === 'move';
+        case 'OVERWRITE_IF_NEWER':
+          if (asset.fileModifiedAt <= existing.fileModifiedAt) {
+            // The target is as new or newer: it stays, and a moved source is dropped.
+            if (this.mode === 'move') await this.folders.deleteAssets([asset.id]);
+            return this.mode === 'move';
+          }
+          await this.folders.deleteAssets([existing.id]);
+          break;
+        case 'OVERWRITE':
+          await this.folders.deleteAssets([existing.id]);
+          break;
+        case 'AUTO_RENAME':
+          filename = await this.freeName(folderPath, requestedName);
+          break;
+      }
+    }
+    await this.assets.ensureFolders(folderPath, this.user, this.clock.now());
+    const now = this.clock.now();
+    const extension = extensionOf(filename);
+    const located = {
+      folderPath,
+      filename,
+      assetPath: joinPath(folderPath, filename),
+      extension,
+      domain: extension === asset.extension ? asset.domain : domainOf(extension),
+      mimeType: extension === asset.extension ? asset.mimeType : mimeTypeOf(extension),
+      modifiedAt: now,
+      modifier: this.user,
+    };
+    if (this.mode === 'move') {
+      const moved: Asset = { ...asset, ...located };
+      await this.assets.update(moved);
+      await writeSearchIndex(this.db, this.dialect, moved);
+      return true;
+    }
+    const copy: Asset = { ...asset, ...located, id: newId(), versionNumber: 1, contentEtag: 1, createdAt: now, creator: this.user };
+    if (!(await this.assets.insert(copy))) throw conflict(`An asset already exists at ${copy.assetPath}`);
+    await this.assets.copyRenditions(asset, copy.id, copy.contentEtag);
+    await writeSearchIndex(this.db, this.dialect, copy);
+    return true;
+  }
+
+  private async freeName(folderPath: string, filename: string): Promise<string> {
+    for (let attempt = 1; attempt <= MAX_RENAMES; attempt++) {
+      const candidate = renamed(filename, attempt);
+      if (!(await this.assets.existsAtPath(joinPath(folderPath, candidate)))) return candidate;
+    }
+    throw conflict(`No free name for ${filename} in ${folderPath}`);
+  }
+}
