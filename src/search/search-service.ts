@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import { badRequest } from '../lib/errors.js';
 import { compileQuery } from './compile-query.js';
 import { expandFuzzyTerms } from './fuzzy.js';
+import { highlightWords } from './highlight.js';
 import { parseQuery, searchableField } from './parse-query.js';
 import { SearchStore } from './search-store.js';
 
@@ -28,6 +29,8 @@ export interface SearchRequest {
 }
 
 export interface SearchResult {
+  /** Words of the query, for highlighting. */
+  words: string[];
   totalHits: number;
   assets: Asset[];
   facets: Record<string, Array<{ value: string; hitCount: number; selected: boolean }>>;
@@ -95,7 +98,7 @@ export class SearchService {
       const counts = await store.facet(field, where(field), MAX_FACET_VALUES);
       facets[field] = counts.map((count) => ({ ...count, selected: selected.has(count.value) }));
     }
-    return { totalHits, assets, facets };
+    return { words: highlightWords(tree), totalHits, assets, facets };
   }
 
   /** Ids of every asset a query matches (bulk operations), at most `limit`. */

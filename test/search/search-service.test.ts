@@ -154,6 +154,22 @@ await forEachDialect((dialect) => {
     assert.ok(!names((await search({ q: `"${target.description}"`, num: '1000' })).body).includes(target.name));
   });
 
+  it('highlights the query words in a snippet, HTML-escaped, unless asked not to', async () => {
+    const { body } = await search({ q: 'rainbow', num: '3' });
+    assert.ok(body.hits.length > 0);
+    for (const hit of body.hits) assert.match(String((hit as { highlightedText?: string }).highlightedText), /^A \w+ at \w+ with a <em>rainbow<\/em>$/);
+    const plain = await search({ q: 'rainbow', num: '3', returnHighlightedText: 'false' });
+    assert.ok(plain.body.hits.every((hit) => !('highlightedText' in hit)));
+    await server.app.inject({
+      method: 'POST',
+      url: '/services/create',
+      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ folderPath: '/Hl', name: 'x.jpg', description: '<img src=x onerror=alert(1)> sunflower' }).toString(),
+    });
+    const escaped = (await search({ q: 'sunflower' })).body.hits[0] as { highlightedText: string };
+    assert.equal(escaped.highlightedText, '&#60;img src=x onerror=alert(1)&#62; <em>sunflower</em>');
+  });
+
   it('requires a login, and POST a CSRF token', async () => {
     assert.equal((await server.app.inject({ method: 'GET', url: '/services/search?q=*:*' })).statusCode, 401);
     assert.equal((await server.app.inject({ method: 'POST', url: '/services/search?q=*:*', headers: session.cookieOnly })).statusCode, 403);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../lib/errors.js';
+import { highlightedText } from '../../search/highlight.js';
 import { parseSort, type SearchRequest, type SortField } from '../../search/search-service.js';
 import type { AppContext } from '../context.js';
 import { parseMetadataToReturn, toHit } from '../hits.js';
@@ -19,6 +20,7 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
       const json = jsonSearch(request);
       const search = json ?? fromParams(params);
       const result = await ctx.search.search(search.request);
+      const highlighting = params.bool('returnHighlightedText', true);
       const hitOptions = {
         baseUrl: publicBaseUrl(request, ctx.config),
         metadataToReturn: search.metadataToReturn,
@@ -28,7 +30,11 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
         firstResult: search.request.start,
         maxResultHits: search.request.num,
         totalHits: result.totalHits,
-        hits: result.assets.map((asset) => toHit(asset, hitOptions)),
+        hits: result.assets.map((asset) => {
+          const hit = toHit(asset, hitOptions);
+          const highlight = highlighting ? highlightedText(asset, result.words) : undefined;
+          return highlight === undefined ? hit : { ...hit, highlightedText: highlight };
+        }),
         facets: result.facets,
       };
     },

@@ -1,0 +1,50 @@
+import type { Asset } from '../assets/asset-store.js';
+import { words } from './index-entries.js';
+import type { QueryNode } from './query.js';
+
+const SNIPPET_LENGTH = 160;
+const HIGHLIGHT_FIELDS = ['description', 'title', 'tags', 'copyright', 'creatorName'];
+
+/** The words a query looks for (outside NOT), which a highlight marks. */
+export function highlightWords(node: QueryNode): string[] {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return [...new Set(node.children.flatMap(highlightWords))];
+    case 'term':
+      return node.pattern || node.fuzzy ? [] : words(node.value);
+    default:
+      return [];
+  }
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * A snippet of the first text field that contains a query word, HTML-escaped, with the words in `<em>`.
+ * Undefined when no field contains one.
+ */
+export function highlightedText(asset: Asset, queryWords: readonly string[]): string | undefined {
+  if (queryWords.length === 0) return undefined;
+  const wanted = new Set(queryWords);
+  for (const field of [...HIGHLIGHT_FIELDS, 'filename']) {
+    const raw = field === 'filename' ? asset.filename : asset.metadata[field];
+    if (raw === undefined) continue;
+    const text = Array.isArray(raw) ? raw.join(', ') : String(raw);
+    const matches = [...text.matchAll(/[\p{L}\p{N}]+/gu)].filter((match) => wanted.has(words(match[0])[0] ?? ''));
+    if (matches.length === 0) continue;
+    const first = matches[0]!.index;
+    const start = Math.max(0, first - SNIPPET_LENGTH / 4);
+    const end = Math.min(text.length, start + SNIPPET_LENGTH);
+    let snippet = '';
+    let cursor = start;
+    for (const match of matches) {
+      if (match.index < start || match.index + match[0].length > end) continue;
+      snippet += `${escapeHtml(text.slice(cursor, match.index))}<em>${escapeHtml(match[0])}</em>`;
+      cursor = match.index + match[0].length;
+    }
+    snippet += escapeHtml(text.slice(cursor, end));
+    return `${start > 0 ? '…' : ''}${snippet}${end < text.length ? '…' : ''}`;
+  }
+  return undefined;
+}
