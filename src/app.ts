@@ -22,11 +22,6 @@ import { sessionRoutes } from './http/routes/session.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { JobStore } from './jobs/job-store.js';
 import { type Clock, systemClock } from './lib/clock.js';
-import { BulkService } from './assets/bulk-service.js';
-import { FolderService } from './assets/folder-service.js';
-import { TransferService } from './assets/transfer-service.js';
-import { ProcessService } from './processes/process-service.js';
-import { SearchService } from './search/search-service.js';
 import { createAssetRuntime, createServices } from './services.js';
 
 declare module 'fastify' {
@@ -80,13 +75,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
   }
   const runtime = await createAssetRuntime(database, config, clock, app.log);
-  const { assets, assetStore, blobs, renditions, signer } = runtime;
-  const search = new SearchService(database, clock);
-  const folders = new FolderService(database, search, clock);
-  const processes = new ProcessService(clock);
-  const bulk = new BulkService(assets, search, processes);
-  const transfers = new TransferService(database, search, clock);
-  const context: AppContext = { config, clock, database, auth, users, assets, assetStore, blobs, renditions, signer, search, folders, bulk, processes, transfers };
+  const { worker: _worker, close: _close, ...assetServices } = runtime;
+  const context: AppContext = { config, clock, database, auth, users, ...assetServices };
   app.decorate('damson', context);
   app.decorateRequest('principal', null);
   app.decorateRequest('credentialSource', null);
@@ -98,7 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler(config.errorsAsHttp200));
   app.setNotFoundHandler(notFoundHandler(config.errorsAsHttp200));
   if (config.corsOrigins.length > 0) app.addHook('onRequest', corsForOrigins(config.corsOrigins));
-  app.addHook('onRequest', authenticateRequests(auth, signer));
+  app.addHook('onRequest', authenticateRequests(auth, runtime.signer));
   app.addHook('onSend', addSecurityHeaders);
 
   await app.register(

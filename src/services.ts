@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { AssetService } from './assets/asset-service.js';
+import { BulkService } from './assets/bulk-service.js';
+import { FolderService } from './assets/folder-service.js';
+import { TransferService } from './assets/transfer-service.js';
 import { AssetStore } from './assets/asset-store.js';
 import { AuthService } from './auth/auth-service.js';
 import { UrlSigner } from './auth/url-signer.js';
@@ -14,7 +17,9 @@ import { JobStore } from './jobs/job-store.js';
 import { DEFAULT_WORKER_OPTIONS, JobWorker } from './jobs/worker.js';
 import type { Clock } from './lib/clock.js';
 import { EmbeddedMetadataReader } from './media/embedded-metadata.js';
+import { ProcessService } from './processes/process-service.js';
 import { RENDER_JOB, RenditionService } from './renditions/rendition-service.js';
+import { SearchService } from './search/search-service.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 
 export interface Services {
@@ -42,6 +47,11 @@ export interface AssetRuntime {
   blobs: FsBlobStore;
   renditions: RenditionService;
   signer: UrlSigner;
+  search: SearchService;
+  folders: FolderService;
+  bulk: BulkService;
+  processes: ProcessService;
+  transfers: TransferService;
   worker: JobWorker;
   /** Stops the worker (finishing jobs in hand) and the metadata reader's processes. */
   close(): Promise<void>;
@@ -77,12 +87,19 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
   const signer = await UrlSigner.load(database.db, clock, config.requestSecretMinutes * 60_000);
   const reindexed = await assets.reindexMissing();
   if (reindexed > 0) log.info({ reindexed }, 'indexed assets written before the search index existed');
+  const search = new SearchService(database, clock);
+  const processes = new ProcessService(clock);
   return {
     assets,
     assetStore,
     blobs,
     renditions,
     signer,
+    search,
+    folders: new FolderService(database, search, clock),
+    bulk: new BulkService(assets, search, processes),
+    processes,
+    transfers: new TransferService(database, search, clock),
     worker,
     async close() {
       await worker.stop();

@@ -7,7 +7,7 @@ type SearchBody = {
   firstResult: number;
   maxResultHits: number;
   totalHits: number;
-  hits: Array<{ id: string; thumbnailUrl?: string; originalUrl?: string; metadata: Record<string, any> }>;
+  hits: Array<{ id: string; thumbnailUrl?: string; originalUrl?: string; highlightedText?: string; metadata: Record<string, any> }>;
   facets: Record<string, Array<{ value: string; hitCount: number; selected: boolean }>>;
   errorcode?: number;
   message?: string;
@@ -157,7 +157,7 @@ await forEachDialect((dialect) => {
   it('highlights the query words in a snippet, HTML-escaped, unless asked not to', async () => {
     const { body } = await search({ q: 'rainbow', num: '3' });
     assert.ok(body.hits.length > 0);
-    for (const hit of body.hits) assert.match(String((hit as { highlightedText?: string }).highlightedText), /^A \w+ at \w+ with a <em>rainbow<\/em>$/);
+    for (const hit of body.hits) assert.match(String(hit.highlightedText), /^A \w+ at \w+ with a <em>rainbow<\/em>$/);
     const plain = await search({ q: 'rainbow', num: '3', returnHighlightedText: 'false' });
     assert.ok(plain.body.hits.every((hit) => !('highlightedText' in hit)));
     await server.app.inject({
@@ -166,7 +166,7 @@ await forEachDialect((dialect) => {
       headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams({ folderPath: '/Hl', name: 'x.jpg', description: '<img src=x onerror=alert(1)> sunflower' }).toString(),
     });
-    const escaped = (await search({ q: 'sunflower' })).body.hits[0] as { highlightedText: string };
+    const escaped = (await search({ q: 'sunflower' })).body.hits[0]!;
     assert.equal(escaped.highlightedText, '&#60;img src=x onerror=alert(1)&#62; <em>sunflower</em>');
   });
 
