@@ -48,7 +48,7 @@ await forEachDialect((dialect) => {
     };
     const uploads = Array.from({ length: 6 }, (_, worker) => uploader(worker));
     await sleep(1500 + Math.random() * 1000);
-    first.child.kill('SIGKILL');
+    first.killAll();
     await first.exited;
     stop = true;
     await Promise.all(uploads);

@@ -28,10 +28,23 @@ export interface RunningServer {
   baseUrl: string;
   output: () => string;
   exited: Promise<number | null>;
+  /**
+   * SIGKILL for the server and everything it started. A killed process cannot stop its children, and exiftool's
+   * stay-open process would otherwise linger after the test, polling its closed input.
+   */
+  killAll(): void;
 }
 
 export async function startDamson(env: Record<string, string>): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], { env: { ...process.env, ...env, DAMSON_PORT: '0' }, stdio: 'pipe' });
+  // Its own process group, so killAll reaches the children too.
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], { env: { ...process.env, ...env, DAMSON_PORT: '0' }, stdio: 'pipe', detached: true });
+  const killAll = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const baseUrl = await new Promise<string>((resolve, reject) => {
@@ -45,10 +58,10 @@ export async function startDamson(env: Record<string, string>): Promise<RunningS
     void exited.then((code) => reject(new Error(`damson exited with ${code}: ${output}`)));
     // It must announce its address (an info log line) in time; otherwise stop it and say why.
     setTimeout(() => {
-      child.kill('SIGKILL');
+      killAll();
       reject(new Error(`damson did not start listening within 60 s: ${output}`));
     }, 60_000).unref();
   });
-  return { child, baseUrl, output: () => output, exited };
+  return { child, baseUrl, output: () => output, exited, killAll };
 }
 

@@ -1,0 +1,230 @@
+/**
+ * Runs every benchmark in turn and rewrites BENCHMARKS.md with what was measured: `npm run bench`.
+ *
+ * A benchmark is one entry in BENCHMARKS below: an id, the settings it reads, and a `run` that returns a
+ * BenchmarkReport (figures with their baselines, notes, the command that reproduces it). Adding one (search,
+ * authentication overhead …) means writing bench/<name>.ts with a `run…Benchmark` function and adding its entry.
+ *
+ * BENCH_ONLY=ingest,memory runs some of them; the sections of the others are kept from the previous file.
+ * Speed is measured, not asserted: a missed target is reported, and only a benchmark that could not run makes
+ * the exit code non-zero.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runIngestBenchmark } from './ingest.js';
+import { runMemoryBenchmark } from './memory.js';
+import { type BenchmarkReport, FIGURE_HEADERS, figureCells, formatNumber, machineFacts, printReport } from './lib/report.js';
+
+export interface BenchmarkEntry {
+  id: string;
+  title: string;
+  /** Environment variables it reads, for "How to run". */
+  settings: Array<{ name: string; fallback: string; meaning: string }>;
+  run(): Promise<BenchmarkReport>;
+}
+
+/** Every benchmark, in the order they run. */
+export const BENCHMARKS: BenchmarkEntry[] = [
+  {
+    id: 'ingest',
+    title: 'Ingest: upload plus renditions',
+    settings: [
+      { name: 'BENCH_INGEST_COUNT', fallback: '24', meaning: 'number of 12-megapixel JPEGs uploaded (and rendered by the baseline)' },
+      { name: 'BENCH_INGEST_ROUNDS', fallback: '3', meaning: 'measured Damson runs, each between two sharp-alone runs; the figures are medians' },
+      { name: 'BENCH_INGEST_TIMEOUT_S', fallback: '300 + 10 per photo and round', meaning: 'hard time limit of the ingest benchmark' },
+    ],
+    run: async () => (await runIngestBenchmark()).report,
+  },
+  {
+    id: 'memory',
+    title: 'Memory: streaming a large file up and down',
+    settings: [
+      { name: 'BENCH_MEMORY_MB', fallback: '1024', meaning: 'size of the file uploaded and downloaded, in MiB' },
+      { name: 'BENCH_MEMORY_TIMEOUT_S', fallback: '300 + 0.5 per MiB', meaning: 'hard time limit of the memory benchmark' },
+    ],
+    run: async () => (await runMemoryBenchmark()).report,
+  },
+];
+
+const COMMON_SETTINGS = [
+  { name: 'BENCH_DATABASE_URL', fallback: 'unset (SQLite)', meaning: 'a postgres:// URL: Damson runs on PostgreSQL, in a schema of its own that is dropped afterwards' },
+  { name: 'BENCH_ONLY', fallback: 'all', meaning: 'comma-separated ids of the benchmarks to run (`ingest`, `memory`); the other sections of BENCHMARKS.md are kept' },
+];
+
+const OUTPUT = join(import.meta.dirname, '..', 'BENCHMARKS.md');
+
+type Outcome = { entry: BenchmarkEntry; report: BenchmarkReport } | { entry: BenchmarkEntry; error: string; seconds: number };
+
+async function main(): Promise<number> {
+  const selected = selectBenchmarks(process.env.BENCH_ONLY);
+  const previous = await readFile(OUTPUT, 'utf8').catch(() => '');
+  const facts = machineFacts();
+  const outcomes = new Map<string, Outcome>();
+
+  for (const entry of selected) {
+    process.stderr.write(`\n### ${entry.title} (${entry.id})\n`);
+    const started = performance.now();
+    try {
+      const report = await entry.run();
+      printReport(report);
+      outcomes.set(entry.id, { entry, report });
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`${entry.id} failed: ${message}\n`);
+      outcomes.set(entry.id, { entry, error: message, seconds: (performance.now() - started) / 1000 });
+    }
+  }
+
+  const sections = BENCHMARKS.map((entry) => {
+    const outcome = outcomes.get(entry.id);
+    if (outcome) return wrap(entry.id, 'report' in outcome ? reportSection(outcome.report, facts) : failureSection(outcome, facts));
+    return previousSection(previous, entry.id) ?? wrap(entry.id, `## ${entry.title}\n\nNot run yet: \`BENCH_ONLY=${entry.id} npm run bench\`.\n`);
+  });
+  await writeFile(OUTPUT, document(facts, sections, outcomes, previous));
+  process.stderr.write(`\nwrote ${OUTPUT}\n`);
+  return [...outcomes.values()].some((outcome) => 'error' in outcome) ? 1 : 0;
+}
+
+function selectBenchmarks(only: string | undefined): BenchmarkEntry[] {
+  if (!only || only.trim() === '') return BENCHMARKS;
+  const ids = only.split(',').map((id) => id.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !BENCHMARKS.some((entry) => entry.id === id));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map((entry) => entry.id).join(', ')}`);
+  return BENCHMARKS.filter((entry) => ids.includes(entry.id));
+}
+
+const begin = (id: string) => `<!-- bench:${id} -->`;
+const end = (id: string) => `<!-- /bench:${id} -->`;
+
+function wrap(id: string, body: string): string {
+  return `${begin(id)}\n${body.trimEnd()}\n${end(id)}`;
+}
+
+/** A section of the previous BENCHMARKS.md, kept when its benchmark did not run this time. */
+function previousSection(previous: string, id: string): string | undefined {
+  const from = previous.indexOf(begin(id));
+  const to = previous.indexOf(end(id));
+  if (from < 0 || to < from) return undefined;
+  return previous.slice(from, to + end(id).length);
+}
+
+const escapeCell = (text: string) => text.replace(/\|/g, '\\|');
+
+function table(headers: string[], rows: string[][]): string {
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`)].join('\n');
+}
+
+function runLine(facts: Record<string, string>, seconds: number): string {
+  return `_Measured ${facts.Date} on ${facts.CPU}, ${facts.Memory}, Node ${facts.Node}; took ${formatNumber(seconds, 0)} s._`;
+}
+
+function reportSection(report: BenchmarkReport, facts: Record<string, string>): string {
+  const parameters = Object.entries(report.parameters).map(([name, value]) => `${name} = ${value}`).join(', ');
+  return [
+    `## ${report.title}`,
+    '',
+    runLine(facts, report.seconds),
+    '',
+    report.description,
+    '',
+    `**Baseline:** ${report.baseline}`,
+    '',
+    `**Parameters:** ${parameters}.`,
+    '',
+    table(FIGURE_HEADERS, report.figures.map(figureCells)),
+    '',
+    ...report.notes.map((note) => `- ${note}`),
+    '',
+    `Reproduce: \`${report.command}\``,
+    '',
+  ].join('\n');
+}
+
+function failureSection(outcome: { entry: BenchmarkEntry; error: string; seconds: number }, facts: Record<string, string>): string {
+  return [
+    `## ${outcome.entry.title}`,
+    '',
+    runLine(facts, outcome.seconds),
+    '',
+    '**The benchmark failed; nothing was measured.**',
+    '',
+    '```',
+    outcome.error.slice(0, 4000),
+    '```',
+    '',
+    `Reproduce: \`BENCH_ONLY=${outcome.entry.id} npm run bench\``,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Every figure with a target, from the sections as written (so that sections kept from an earlier run count
+ * too): the table rows whose target column is not empty.
+ */
+function summary(sections: string[]): string {
+  const rows: string[][] = [];
+  for (const section of sections) {
+    const title = /^## (.+)$/m.exec(section)?.[1] ?? '?';
+    if (section.includes('**The benchmark failed; nothing was measured.**')) {
+      rows.push([title, '–', '–', '–', 'failed to run']);
+      continue;
+    }
+    for (const line of section.split('\n')) {
+      const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
+      if (cells.length !== FIGURE_HEADERS.length || cells[0] === FIGURE_HEADERS[0] || cells[0] === '---') continue;
+      const [name, value, , ratio, target, met] = cells as [string, string, string, string, string, string];
+      if (target !== '–') rows.push([`${title}: ${name}`, value, ratio, target, met]);
+    }
+  }
+  return rows.length === 0 ? '' : table(['benchmark: figure', 'value', 'ratio', 'target', 'met?'], rows);
+}
+
+function document(facts: Record<string, string>, sections: string[], outcomes: Map<string, Outcome>, previous: string): string {
+  const settings = [...BENCHMARKS.flatMap((entry) => entry.settings), ...COMMON_SETTINGS];
+  const summaryTable = summary(sections);
+  const keptSomething = BENCHMARKS.some((entry) => !outcomes.has(entry.id) && previousSection(previous, entry.id));
+  return [
+    '# Damson benchmarks',
+    '',
+    '_Written by `npm run bench` (bench/run.ts) from the figures of its last run; do not edit by hand._',
+    '',
+    'Speed is measured, not asserted: every benchmark measures a baseline in the same run on the same machine and reports',
+    'the ratio **value ÷ baseline**; a missed target is reported as missed. The machine below is shared and noisy, so',
+    'small differences between runs mean little; the bigger runs (see the variables) are steadier.',
+    '',
+    '## Machine',
+    '',
+    table(['', ''], Object.entries(facts).map(([name, value]) => [name, value])),
+    '',
+    ...(keptSomething ? ['Sections of benchmarks not run this time are kept from an earlier run, with their own date.', ''] : []),
+    ...(summaryTable ? ['## Targets', '', summaryTable, ''] : []),
+    '## How to run',
+    '',
+    '```sh',
+    'npm run bench                                  # every benchmark (1–2 minutes), rewrites BENCHMARKS.md',
+    'BENCH_ONLY=memory npm run bench                # some of them; the other sections are kept',
+    'node --import tsx bench/ingest.ts              # one benchmark, printed only',
+    'BENCH_INGEST_COUNT=96 BENCH_MEMORY_MB=4096 npm run bench    # bigger, steadier runs',
+    '```',
+    '',
+    'Damson runs as a child process (`node --import tsx src/main.ts serve`) on 127.0.0.1 with a temporary data directory;',
+    'everything is removed afterwards, also on failure or Ctrl-C.',
+    '',
+    table(
+      ['variable', 'default', 'meaning'],
+      settings.map((setting) => [`\`${setting.name}\``, setting.fallback, setting.meaning]),
+    ),
+    '',
+    ...sections.flatMap((section) => [section, '']),
+  ].join('\n');
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
