@@ -70,7 +70,7 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
 
   const toolTimeoutMs = config.toolTimeoutSeconds * 1000;
   const embedded = new EmbeddedMetadataReader({ timeoutMs: toolTimeoutMs });
-  const renditions = new RenditionService(assetStore, blobs, join(config.dataDir, 'tmp'), clock, toolTimeoutMs);
+  const renditions = new RenditionService(database, blobs, join(config.dataDir, 'tmp'), clock, toolTimeoutMs);
   const worker = new JobWorker(
     new JobStore(database.db, database.dialect),
     clock,

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Asset, AssetStore, Rendition } from '../assets/asset-store.js';
+import { type Asset, AssetStore, type Rendition } from '../assets/asset-store.js';
+import type { DatabaseHandle } from '../db/database.js';
 import type { Clock } from '../lib/clock.js';
 import { renderImageRenditions, renderImageSpec, type RenderedFile } from '../media/images.js';
 import { renderPdfRenditions } from '../media/pdf.js';
@@ -27,20 +28,24 @@ export function defaultPreviewName(asset: Asset): string {
 export class RenditionService {
   private readonly inFlight = new Map<string, Promise<Rendition>>();
 
+  private readonly assets: AssetStore;
+
   constructor(
-    private readonly assets: AssetStore,
+    private readonly database: DatabaseHandle,
     private readonly blobs: BlobStore,
     private readonly workRoot: string,
     private readonly clock: Clock,
     private readonly toolTimeoutMs: number,
-  ) {}
+  ) {
+    this.assets = new AssetStore(database.db);
+  }
 
   /** The render job: thumbnail and default preview(s) for the asset's current file. */
   async renderStandard(assetId: string, contentEtag: number): Promise<void> {
     const asset = await this.assets.findById(assetId);
     // The asset is gone or has a newer file (with its own job): nothing to do.
     if (!asset || asset.contentEtag !== contentEtag || !asset.blobKey) return;
-    await this.withSource(asset.blobKey, async (sourcePath, workDir) => {
+    const renditions = await this.withSource(asset.blobKey, async (sourcePath, workDir) => {
       const outputs: Array<[string, RenderedFile]> = [];
       if (asset.domain === 'image') {
         const { preview, thumbnail } = await renderImageRenditions(sourcePath, workDir);
@@ -51,12 +56,18 @@ export class RenditionService {
       } else if (asset.domain === 'pdf') {
         const { preview, thumbnail } = await renderPdfRenditions(sourcePath, workDir, this.toolTimeoutMs);
         outputs.push([IMAGE_PREVIEW, preview], [THUMBNAIL, thumbnail]);
-      } else {
-        return;
       }
-      for (const [name, file] of outputs) await this.store(asset, name, file);
+      const stored: Rendition[] = [];
+      for (const [name, file] of outputs) stored.push(await this.adopt(asset, name, file));
+      return stored;
     });
-    await this.assets.setRenditionStates(asset.id, contentEtag, { previewState: 'yes', thumbnailState: 'yes', renditionError: null, bumpPreviewEtag: true });
+    if (renditions.length === 0) return;
+    // The renditions and the new state appear together: one commit, not one per row.
+    await this.database.db.transaction().execute(async (trx) => {
+      const assets = new AssetStore(trx);
+      for (const rendition of renditions) await assets.saveRendition(rendition);
+      await assets.setRenditionStates(asset.id, contentEtag, { previewState: 'yes', thumbnailState: 'yes', renditionError: null, bumpPreviewEtag: true });
+    });
   }
 
   /** After the last failed attempt: say so on the asset instead of retrying forever. */
@@ -72,17 +83,20 @@ export class RenditionService {
     const key = `${asset.id}/${asset.contentEtag}/${name}`;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.withSource(asset.blobKey!, async (sourcePath, workDir) =>
-        this.store(asset, name, await renderImageSpec(sourcePath, spec, workDir)),
-      ).finally(() => this.inFlight.delete(key));
+      pending = this.withSource(asset.blobKey!, async (sourcePath, workDir) => {
+        const rendition = await this.adopt(asset, name, await renderImageSpec(sourcePath, spec, workDir));
+        await this.assets.saveRendition(rendition);
+        return rendition;
+      }).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
   }
 
-  private async store(asset: Asset, name: string, file: RenderedFile): Promise<Rendition> {
-    const blob = await this.blobs.putFile(file.path);
-    const rendition: Rendition = {
+  /** Moves a rendered file into the blob store and describes it; the caller saves the row. */
+  private async adopt(asset: Asset, name: string, file: RenderedFile): Promise<Rendition> {
+    const blob = await this.blobs.adoptFile(file.path);
+    return {
       assetId: asset.id,
       name,
       contentEtag: asset.contentEtag,
@@ -93,8 +107,6 @@ export class RenditionService {
       height: file.height,
       createdAt: this.clock.now(),
     };
-    await this.assets.saveRendition(rendition);
-    return rendition;
   }
 
   private async withSource<T>(blobKey: string, work: (sourcePath: string, workDir: string) => Promise<T>): Promise<T> {

@@ -36,8 +36,11 @@ export interface BlobStore {
   stage(source: Readable, options?: { maxBytes?: number }): Promise<StagedBlob>;
   /** `stage` and `commit` in one step. */
   put(source: Readable, options?: { maxBytes?: number }): Promise<StoredBlob>;
-  /** Stores a local file (a rendition a tool just wrote); the file itself is left in place. */
-  putFile(path: string): Promise<StoredBlob>;
+  /**
+   * Takes a local file (a rendition a tool just wrote) into the store. The file is moved, not copied, when the
+   * store is on the same disk: the caller must not use the path afterwards.
+   */
+  adoptFile(path: string): Promise<StoredBlob>;
   read(key: string, range?: ByteRange): Readable;
   size(key: string): Promise<number | undefined>;
   /** A path on local disk holding the blob, for tools that need one; `release` when done. */

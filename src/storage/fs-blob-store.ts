@@ -62,8 +62,20 @@ export class FsBlobStore implements BlobStore {
     };
   }
 
-  async putFile(path: string): Promise<StoredBlob> {
-    return this.put(createReadStream(path));
+  async adoptFile(path: string): Promise<StoredBlob> {
+    // Work files live under <root>/tmp, on the same file system: hash, fsync and rename, no second copy.
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(path)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    try {
+      return await this.commit(path, hash.digest('hex'), size);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      return this.put(createReadStream(path));
+    }
   }
 
   read(key: string, range?: ByteRange): Readable {
