@@ -24,7 +24,7 @@ export class BulkService {
   }
 
   private async run(user: User, ids: readonly string[], each: (id: string) => Promise<unknown>, inBackground: boolean): Promise<BulkResult> {
-    const work = async (progress: Pick<ProcessProgress, 'processed' | 'failed'> & { readonly cancelled?: boolean }) => {
+    const work = async (progress: Pick<ProcessProgress, 'processed' | 'failed'> & { readonly cancelled?: boolean }): Promise<void> => {
       for (const id of ids) {
         if (progress.cancelled) return;
         try {

@@ -15,6 +15,8 @@ export interface ProcessInfo {
 }
 
 export interface ProcessProgress {
+  /** Sets the total when it is known only once the work runs. */
+  total(count: number): void;
   processed(): void;
   failed(): void;
   /** True once cancellation was asked for; the work stops at its next item. */
@@ -49,6 +51,7 @@ export class ProcessService {
     this.processes.set(processId, process);
     let cancelled = false;
     const progress: ProcessProgress = {
+      total: (count) => void (process.info.totalCount = count),
       processed: () => void process.info.processedCount++,
       failed: () => void process.info.errorCount++,
       get cancelled() {

@@ -110,6 +110,22 @@ await forEachDialect((dialect) => {
     assert.equal((await call('browse', { path: '/Atom/A' })).status, 200);
   });
 
+  it('async=true runs the transfer in the background and reports it through process/info', async () => {
+    await create('/Later/a.jpg');
+    await create('/Later/b.jpg');
+    const { body } = await call('copy', { source: '/Later', target: '/LaterCopy', async: 'true' });
+    assert.match(body.processId, /^[A-Za-z0-9_-]{22}$/);
+    let info = (await call('process/info', { processId: body.processId })).body;
+    for (let i = 0; i < 100 && info.status === 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      info = (await call('process/info', { processId: body.processId })).body;
+    }
+    assert.equal(info.status, 'done');
+    assert.equal(info.processedCount, 2);
+    assert.equal(info.totalCount, 2);
+    assert.deepEqual(await under('/LaterCopy'), ['/LaterCopy/a.jpg', '/LaterCopy/b.jpg']);
+  });
+
   it('refuses impossible transfers clearly', async () => {
     await create('/Bad/a.jpg');
     const cases: Array<[string, Record<string, string>, number]> = [

@@ -43,8 +43,9 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
         if (!params.bool('async')) return ctx.transfers.transfer(user, transfer);
         // In the background the whole transfer is still one transaction: its counts appear when it is done.
         return {
-          processId: ctx.processes.start(user.username, 1, async (progress) => {
+          processId: ctx.processes.start(user.username, 0, async (progress) => {
             const result = await ctx.transfers.transfer(user, transfer);
+            progress.total(result.processedCount + result.errorCount);
             for (let i = 0; i < result.processedCount; i++) progress.processed();
           }),
         };
