@@ -30,11 +30,19 @@ export interface BenchmarkReport {
   /** Settings of this run (file count, size, database …). */
   parameters: Record<string, string | number>;
   figures: Figure[];
+  /** Further tables printed after the figures (details per case); never read as targets. */
+  tables?: ReportTable[];
   /** Observations worth keeping next to the numbers (stage timings, anomalies). */
   notes: string[];
   /** Shell command that reproduces this benchmark alone. */
   command: string;
   seconds: number;
+}
+
+export interface ReportTable {
+  title: string;
+  headers: string[];
+  rows: string[][];
 }
 
 export function formatNumber(value: number, digits = 1): string {
@@ -77,6 +85,12 @@ export function printReport(report: BenchmarkReport): void {
     line(rows[0]!),
     line(widths.map((width) => '-'.repeat(width))),
     ...rows.slice(1).map(line),
+    ...(report.tables ?? []).flatMap((extra) => {
+      const cells = [extra.headers, ...extra.rows].map((row) => row.map((cell) => cell.replace(/\*\*|`/g, '')));
+      const columnWidths = extra.headers.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
+      const extraLine = (row: string[]) => row.map((cell, column) => cell.padEnd(columnWidths[column]!)).join('  ');
+      return ['', `${extra.title}:`, extraLine(cells[0]!), extraLine(columnWidths.map((width) => '-'.repeat(width))), ...cells.slice(1).map(extraLine)];
+    }),
     ...report.notes.map((note) => `  * ${note}`),
     '',
   ];
