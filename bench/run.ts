@@ -53,7 +53,7 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     settings: [
       { name: 'BENCH_SEARCH_ASSETS', fallback: '100000', meaning: 'assets generated for the `search` benchmark (the `search-1m` one always uses 1,000,000)' },
       { name: 'BENCH_SEARCH_SAMPLES', fallback: '200', meaning: 'measured samples per kind of query (each over HTTP, through SearchService and as raw SQL)' },
-      { name: 'BENCH_SEARCH_SECONDS', fallback: '90 (600 for `search-1m`)', meaning: 'time budget of the measured pass, shared by the kinds of query; a kind stops early once its share is spent' },
+      { name: 'BENCH_SEARCH_SECONDS', fallback: '90 (480 for `search-1m`)', meaning: 'time budget of the measured pass, shared by the kinds of query; a kind stops early once its share is spent' },
       { name: 'BENCH_SEARCH_TIMEOUT_S', fallback: '900 + 3 ms per asset', meaning: 'hard time limit of a search benchmark' },
     ],
     run: async () => (await runSearchBenchmark()).report,
@@ -63,7 +63,7 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     title: 'Search at 1,000,000 assets',
     settings: [],
     onlyWhenNamed: true,
-    run: async () => (await runSearchBenchmark({ assets: 1_000_000, measureSeconds: envInteger('BENCH_SEARCH_SECONDS', 600, 1, 86_400) })).report,
+    run: async () => (await runSearchBenchmark({ assets: 1_000_000, measureSeconds: envInteger('BENCH_SEARCH_SECONDS', 480, 1, 86_400) })).report,
   },
 ];
 

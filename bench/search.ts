@@ -108,9 +108,13 @@ export interface SearchResult {
   kinds: KindResult[];
   /** Samples whose totalHits differed between HTTP, service and raw SQL (must be 0). */
   mismatches: number;
+  /** Lines the server logged at level error or fatal. */
+  errorLines: number;
+  /** From spawning Damson on the generated data until it answered the login. */
+  startSeconds: number;
   /** GET /services/profile with the same token: what any API call costs (auth, routing, a small JSON answer). */
   floorMs: number[];
-  concurrent?: { clients: number; queries: number; sequentialSeconds: number; concurrentSeconds: number; sequentialMs: number[]; concurrentMs: number[] };
+  concurrent?: { clients: number; queries: number; perKind: number; sequentialSeconds: number; concurrentSeconds: number; sequentialMs: number[]; concurrentMs: number[] };
   measureSeconds: number;
   samplesWanted: number;
   report: BenchmarkReport;
@@ -157,6 +161,7 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
 
     // 2. Damson on that data, and the direct paths on connections of their own.
     const password = benchPassword();
+    const serverStart = performance.now();
     server = await startDamson({
       dataDir,
       adminPassword: password,
@@ -167,7 +172,8 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
     });
     const http = new BenchClient(server.baseUrl, await apiLogin(server.baseUrl, 'admin', password), () => Math.min(REQUEST_TIMEOUT_MS, deadline.remainingMs()));
     client = http;
-    log(`Damson at ${server.baseUrl} (pid ${server.pid})`);
+    const serverStartSeconds = (performance.now() - serverStart) / 1000;
+    log(`Damson at ${server.baseUrl} (pid ${server.pid}), listening after ${formatNumber(serverStartSeconds)} s`);
     serviceHandle = await openDatabase({ dataDir, databaseUrl: database.url });
     const service = new SearchService(serviceHandle, systemClock);
     raw = await openRawExecutor(serviceHandle.dialect, dataDir, database.url);
@@ -208,7 +214,7 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
     const kinds = buildKinds(catalogue, generation.phrases, seed, Math.min(samplesWanted, MAX_DISTINCT_QUERIES));
     log(`${kinds.length} query kinds, up to ${samplesWanted} samples each within ${measureSeconds} s; warming up …`);
     for (const kind of kinds) {
-      for (const query of kind.queries.slice(0, 3)) {
+      for (const query of kind.queries.slice(0, kind.id === 'facets-all' ? 1 : 3)) {
         deadline.check();
         await runHttp(query);
         await runService(query);
@@ -262,9 +268,11 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
     // 4. Concurrent clients: the same list once one at a time, once `concurrency` at a time (HTTP only).
     let concurrent: SearchResult['concurrent'];
     if (concurrency > 1) {
+      // Fewer on big catalogues, where single queries take seconds.
+      const perKind = assetCount >= 500_000 ? 3 : 8;
       const list = results
         .filter((kind) => kind.id !== 'facets-all')
-        .flatMap((kind) => kind.queries.slice(0, 8).map((query, order) => ({ query, order })))
+        .flatMap((kind) => kind.queries.slice(0, perKind).map((query, order) => ({ query, order })))
         .sort((a, b) => a.order - b.order)
         .map((entry) => entry.query);
       const sequentialStart = performance.now();
@@ -273,11 +281,12 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
       const concurrentStart = performance.now();
       const concurrentMs = await beforeDeadline(deadline, pool(list, concurrency, async (query) => (await runHttp(query)).ms));
       const concurrentSeconds = (performance.now() - concurrentStart) / 1000;
-      concurrent = { clients: concurrency, queries: list.length, sequentialSeconds, concurrentSeconds, sequentialMs, concurrentMs };
+      concurrent = { clients: concurrency, queries: list.length, perKind, sequentialSeconds, concurrentSeconds, sequentialMs, concurrentMs };
       log(`concurrent pass: ${formatNumber(list.length / sequentialSeconds)} queries/s with 1 client, ${formatNumber(list.length / concurrentSeconds)} with ${concurrency}`);
     }
     const errorLines = server.lineCount('"level":50') + server.lineCount('"level":60');
     if (errorLines > 0) log(`the server logged ${errorLines} error line(s)`);
+    const startSeconds = serverStartSeconds;
 
     const result: Omit<SearchResult, 'report'> = {
       assets: assetCount,
@@ -293,6 +302,8 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
       },
       kinds: results.map(({ id, label, group, example, queries, samples }) => ({ id, label, group, example, distinctQueries: queries.length, samples })),
       mismatches,
+      errorLines,
+      startSeconds,
       floorMs,
       ...(concurrent ? { concurrent } : {}),
       measureSeconds,
@@ -705,6 +716,8 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
     `Each sample runs one query over HTTP, through SearchService and as raw SQL, in rotating order, one request at a time (1 client); ` +
       `up to ${result.samplesWanted} samples per kind, cycling through its distinct queries, within ${result.measureSeconds} s shared by the kinds (at least ${MIN_SAMPLES}); warm-up first. ` +
       `HTTP time is from sending the request to the last byte of the answer (num=50, metadataToReturn=all), JSON parsing excluded.`,
+    `Damson started on the generated data and answered its first login after ${formatNumber(result.startSeconds, 1)} s; ` +
+      `${result.errorLines === 0 ? 'it logged no error' : `**it logged ${result.errorLines} error line(s)**`} during the run.`,
     result.mismatches === 0
       ? 'totalHits agreed between HTTP, SearchService and raw SQL in every sample.'
       : `**totalHits differed between HTTP, SearchService and raw SQL in ${result.mismatches} sample(s).**`,
@@ -725,7 +738,7 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
   if (result.concurrent) {
     const c = result.concurrent;
     notes.push(
-      `‡ ${c.queries} queries (up to 8 of every kind except the broad facet queries) over HTTP, once one at a time (the baseline column) and once ${c.clients} at a time: ` +
+      `‡ ${c.queries} queries (up to ${c.perKind} of every kind except the broad facet queries) over HTTP, once one at a time (the baseline column) and once ${c.clients} at a time: ` +
         `${formatNumber(c.sequentialSeconds, 1)} s and ${formatNumber(c.concurrentSeconds, 1)} s, on ${cpus().length} cores shared with the benchmark process.`,
     );
   }
