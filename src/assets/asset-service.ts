@@ -10,7 +10,7 @@ import type { EmbeddedMetadata } from '../media/embedded-metadata.js';
 import { isRenderable, RENDER_JOB } from '../renditions/rendition-service.js';
 import { SearchIndexStore, writeSearchIndex } from '../search/search-index-store.js';
 import type { StagedBlob, StoredBlob } from '../storage/blob-store.js';
-import { type Asset, AssetStore } from './asset-store.js';
+import { type Asset, AssetStore, type AssetVersion } from './asset-store.js';
 import { applyModifications, fieldDefinition, normalizeValue, type StoredValue } from './fields.js';
 import { assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, splitAssetPath } from './paths.js';
 
@@ -60,6 +60,13 @@ export class AssetService {
     const asset = /^[A-Za-z0-9_-]{22}$/.test(id) ? await new AssetStore(this.database.db).findById(id) : undefined;
     if (!asset) throw notFound(`No asset with id ${id.slice(0, 64)}`);
     return asset;
+  }
+
+  /** Every file version of an asset, newest first: the kept previous versions and the current one. */
+  async versions(id: string): Promise<{ asset: Asset; versions: AssetVersion[] }> {
+    const asset = await this.get(id);
+    const previous = await new AssetStore(this.database.db).listVersions(asset.id);
+    return { asset, versions: [currentVersionOf(asset), ...previous.filter((version) => version.versionNumber !== asset.versionNumber).reverse()] };
   }
 
   /** Creates an asset; a staged file is committed only once the request has passed every check. */
@@ -145,18 +152,7 @@ export class AssetService {
       asset.modifier = user.username;
       if (blob) {
         if (request.createVersion) {
-          await assets.insertVersion({
-            assetId: asset.id,
-            versionNumber: asset.versionNumber,
-            blobKey: asset.blobKey,
-            fileSize: asset.fileSize,
-            sha256: asset.sha256,
-            filename: asset.filename,
-            mimeType: asset.mimeType,
-            createdAt: asset.fileModifiedAt,
-            createdBy: asset.fileModifier,
-            metadata: asset.metadata,
-          });
+          await assets.insertVersion(currentVersionOf(asset));
         }
         Object.assign(asset, { blobKey: blob.key, fileSize: blob.size, sha256: blob.sha256, fileModifiedAt: now, fileModifier: user.username });
         asset.versionNumber += 1;
@@ -218,6 +214,22 @@ export class AssetService {
     }
     return fields;
   }
+}
+
+/** The asset's current file as a version record (kept when a new file replaces it). */
+function currentVersionOf(asset: Asset): AssetVersion {
+  return {
+    assetId: asset.id,
+    versionNumber: asset.versionNumber,
+    blobKey: asset.blobKey,
+    fileSize: asset.fileSize,
+    sha256: asset.sha256,
+    filename: asset.filename,
+    mimeType: asset.mimeType,
+    createdAt: asset.fileModifiedAt,
+    createdBy: asset.fileModifier,
+    metadata: asset.metadata,
+  };
 }
 
 function resolveLocation(request: CreateRequest): { folderPath: string; filename: string; explicitName: boolean } {

@@ -114,4 +114,24 @@ await forEachDialect((dialect) => {
     const { body } = await update({ id: hit.id, rating: '1' });
     assert.equal(body.metadata.tags.length, 10);
   });
+  it('/services/asset/history lists the versions newest first, each downloadable', async () => {
+    const hit = await create();
+    await update({ id: hit.id }, second);
+    const history = async (query: string) => {
+      const response = await api.get(`/services/asset/history?id=${hit.id}&${query}`);
+      assert.equal(response.status, 200);
+      return (await response.json()) as { totalHits: number; hits: Array<{ usageStatsRecord: { action: string; userName: string }; hit: Hit }> };
+    };
+    const all = await history('detailLevel=1');
+    assert.equal(all.totalHits, 2);
+    assert.deepEqual(all.hits.map((entry) => [entry.usageStatsRecord.action, entry.hit.metadata.versionNumber]), [['CHECKIN', 2], ['CREATE', 1]]);
+    const oldest = await api.get(all.hits[1]!.hit.originalUrl);
+    assert.equal(sha256(await oldest.arrayBuffer()), sha256(readFileSync(first)), 'version 1 still downloads its own bytes');
+    assert.deepEqual((await history('actions=CREATE')).hits.map((entry) => entry.usageStatsRecord.action), ['CREATE']);
+    assert.equal((await history('detailLevel=1&start=1&num=5')).hits.length, 1);
+    const missing = await api.get('/services/asset/history');
+    assert.equal(missing.status, 400);
+    const unknown = await api.get('/services/asset/history?id=AAAAAAAAAAAAAAAAAAAAAA');
+    assert.equal(unknown.status, 404);
+  });
 });
