@@ -12,7 +12,8 @@ import { clientErrorHandler, errorHandler, notFoundHandler, sendError } from './
 import { loggerOptions } from './http/logging.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
-import { landingRoutes } from './http/routes/landing.js';
+import { historyRoutes } from './http/routes/history.js';
+import { webClientRoutes } from './http/routes/web-client.js';
 import { profileRoutes } from './http/routes/profile.js';
 import { bulkRoutes } from './http/routes/bulk.js';
 import { fieldRoutes } from './http/routes/fields.js';
@@ -93,10 +94,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(
     async (scope) => {
-      landingRoutes(scope);
+      webClientRoutes(scope);
       sessionRoutes(scope, context);
       profileRoutes(scope);
       assetRoutes(scope, context);
+      historyRoutes(scope, context);
       fileRoutes(scope, context);
       searchRoutes(scope, context);
       folderRoutes(scope, context);

@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { buildWebClient } from '../../scripts/build-web.js';
+import { browserUnavailableReason, launchChromium, SCREENSHOT_DIR } from '../helpers/browser.js';
+import { listen } from '../helpers/http-client.js';
+import { createUser, startServer, type TestServer } from '../helpers/server.js';
+
+const unavailable = browserUnavailableReason();
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * The web client in Debian's Chromium, driven like a person would: every step goes through the page, and the
+ * page talks to a real Damson over HTTP. Screenshots of the main screens land in artifacts/screenshots.
+ */
+describe('web client in Chromium', { skip: unavailable }, () => {
+  let server: TestServer;
+  let baseUrl: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let user: { username: string; password: string };
+  let fileDir: string;
+  let harbourPath: string;
+  let forestPath: string;
+
+  const tile = (name: string) => page.locator('.grid li', { hasText: name });
+  const shoot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  const logIn = async (password = user.password) => {
+    const dialog = page.getByRole('dialog', { name: 'Log in to Damson' });
+    await dialog.getByLabel('User name').fill(user.username);
+    await dialog.getByLabel('Password').fill(password);
+    await dialog.getByRole('button', { name: 'Log in' }).click();
+  };
+
+  before(async () => {
+    await buildWebClient();
+    server = await startServer('sqlite');
+    baseUrl = await listen(server);
+    user = await createUser(server, { username: 'ada' });
+    fileDir = mkdtempSync(join(tmpdir(), 'damson-web-'));
+    harbourPath = join(fileDir, 'harbour-dawn.jpg');
+    forestPath = join(fileDir, 'forest-path.png');
+    // Drawn pictures rather than flat colours, so the screenshots show what a person would see.
+    const harbour = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><defs><linearGradient id="s" x2="0" y2="1"><stop offset="0" stop-color="#f7b267"/><stop offset="1" stop-color="#f4845f"/></linearGradient></defs>
+      <rect width="640" height="300" fill="url(#s)"/><circle cx="420" cy="290" r="60" fill="#fff3b0"/><rect y="290" width="640" height="190" fill="#1d4e89"/>
+      <path d="M80 330h180l-30 40H110z" fill="#2b2d42"/><rect x="160" y="230" width="6" height="100" fill="#2b2d42"/></svg>`;
+    const forest = `<svg xmlns="http://www.w3.org/2000/svg" width="480" height="640"><rect width="480" height="640" fill="#d8f3dc"/>
+      <path d="M240 80l120 220H120z M240 220l150 260H90z" fill="#2d6a4f"/><rect x="225" y="480" width="30" height="90" fill="#6f4518"/><rect y="570" width="480" height="70" fill="#95d5b2"/></svg>`;
+    await sharp(Buffer.from(harbour)).jpeg({ quality: 85 }).toFile(harbourPath);
+    await sharp(Buffer.from(forest)).png().toFile(forestPath);
+    browser = await launchChromium();
+    context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+    page = await context.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    if (fileDir) rmSync(fileDir, { recursive: true, force: true });
+  });
+
+  it('is served with a strict Content-Security-Policy and no inline script', async () => {
+    const response = await page.goto(`${baseUrl}/`);
+    assert.equal(response?.status(), 200);
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    const inlineScripts = await page.locator('script:not([src])').count();
+    assert.equal(inlineScripts, 0);
+  });
+
+  it('shows the server message for a failed login, and logs in', async () => {
+    await page.goto(`${baseUrl}/`);
+    await logIn('not the password');
+    const error = page.getByRole('dialog').getByRole('alert');
+    await error.waitFor();
+    assert.match(await error.innerText(), /\S/);
+    await shoot('login-failed');
+    await logIn();
+    await page.getByRole('heading', { name: /All assets: 0 assets/ }).waitFor();
+    assert.equal(await page.getByRole('dialog', { name: 'Log in to Damson' }).count(), 0);
+  });
+
+  it('uploads two images with the file picker and shows their thumbnails', async () => {
+    await page.locator('#upload-input').setInputFiles([harbourPath, forestPath]);
+    const uploads = page.getByRole('region', { name: 'Uploads' });
+    await uploads.getByText('Uploaded').nth(1).waitFor();
+    for (const name of ['harbour-dawn.jpg', 'forest-path.png']) {
+      const image = tile(name).locator('img');
+      await image.waitFor({ timeout: 60_000 });
+    }
+    // The thumbnails really loaded (a broken image has no natural size).
+    await page.waitForFunction('[...document.querySelectorAll(".grid img")].filter((image) => image.complete && image.naturalWidth > 0).length === 2');
+    await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
+    await shoot('grid');
+  });
+
+  it('searches with a field query and a facet, reflected in the URL, with back and forward', async () => {
+    await page.getByLabel('Search assets').fill('extension:jpg');
+    await page.getByLabel('Search assets').press('Enter');
+    await page.getByRole('heading', { name: /Results: 1 asset$/ }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('q'), 'extension:jpg');
+    assert.equal(await tile('harbour-dawn.jpg').count(), 1);
+    assert.equal(await tile('forest-path.png').count(), 0);
+
+    await page.getByLabel('Search assets').fill('');
+    await page.getByLabel('Search assets').press('Enter');
+    await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
+    const filters = page.getByRole('region', { name: 'Filters' });
+    await filters.getByRole('group', { name: 'Extension' }).getByLabel(/^png/).check();
+    await page.getByRole('heading', { name: /All assets: 1 asset$/ }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('f.extension'), 'png');
+    assert.equal(await tile('forest-path.png').count(), 1);
+    await shoot('facets');
+
+    await page.goBack();
+    await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
+    await page.goForward();
+    await page.getByRole('heading', { name: /All assets: 1 asset$/ }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: /All assets: 1 asset$/ }).waitFor();
+    assert.equal(await filters.getByRole('group', { name: 'Extension' }).getByLabel(/^png/).isChecked(), true);
+  });
+
+  it('opens an asset and shows its metadata', async () => {
+    await page.goto(`${baseUrl}/`);
+    await tile('harbour-dawn.jpg').getByRole('link').click();
+    const dialog = page.getByRole('dialog', { name: 'harbour-dawn.jpg' });
+    await dialog.waitFor();
+    await dialog.locator('dd[data-field="assetPath"]').waitFor();
+    assert.equal(await dialog.locator('dd[data-field="assetPath"]').innerText(), '/Uploads/harbour-dawn.jpg');
+    // Technical fields sit in a closed group: present, just not expanded.
+    assert.equal(await dialog.locator('dd[data-field="width"]').textContent(), '640');
+    await dialog.getByRole('img', { name: 'Preview of harbour-dawn.jpg' }).waitFor();
+    assert.ok(new URL(page.url()).searchParams.get('asset'));
+    await shoot('asset');
+  });
+
+  it('edits tags, and the asset is found by its new tag', async () => {
+    const dialog = page.getByRole('dialog', { name: 'harbour-dawn.jpg' });
+    await dialog.getByLabel('Tags').fill('sunrise, seaside');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByText('Saved', { exact: true }).waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.getByLabel('Search assets').fill('tags:seaside');
+    await page.getByLabel('Search assets').press('Enter');
+    await page.getByRole('heading', { name: /Results: 1 asset$/ }).waitFor();
+    assert.equal(await tile('harbour-dawn.jpg').count(), 1);
+  });
+
+  it('shows invalid input inline before sending it', async () => {
+    await tile('harbour-dawn.jpg').getByRole('link').click();
+    const dialog = page.getByRole('dialog', { name: 'harbour-dawn.jpg' });
+    const tags = dialog.getByLabel('Tags');
+    await tags.fill(`ok, ${'x'.repeat(250)}`);
+    assert.equal(await tags.getAttribute('aria-invalid'), 'true');
+    assert.match(await dialog.locator('.field-error').filter({ hasText: /\S/ }).first().innerText(), /at most 200 characters/);
+    await tags.fill('sunrise, seaside');
+    assert.equal(await tags.getAttribute('aria-invalid'), 'false');
+  });
+
+  it('downloads the original with identical bytes', async () => {
+    const dialog = page.getByRole('dialog', { name: 'harbour-dawn.jpg' });
+    const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('link', { name: 'Download original' }).click()]);
+    const saved = join(fileDir, 'downloaded.jpg');
+    await download.saveAs(saved);
+    assert.equal(sha256(readFileSync(saved)), sha256(readFileSync(harbourPath)));
+    assert.equal(download.suggestedFilename(), 'harbour-dawn.jpg');
+  });
+
+  it('keeps what the user typed when the session ends, and finishes the save after a new login', async () => {
+    const dialog = page.getByRole('dialog', { name: 'harbour-dawn.jpg' });
+    await dialog.getByLabel('Description').fill('First light over the harbour');
+    // The session ends behind the page's back (as after a timeout or a logout in another tab).
+    const csrf = await page.evaluate<string | null>('sessionStorage.getItem("damson.csrf")');
+    const cookie = (await context.cookies()).find((entry) => entry.name === 'authToken');
+    const logout = await fetch(`${baseUrl}/services/logout`, { method: 'POST', headers: { cookie: `authToken=${cookie?.value}`, 'x-csrf-token': csrf ?? '' } });
+    assert.deepEqual(await logout.json(), { logoutSuccess: true });
+
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('dialog', { name: 'Log in to Damson' }).waitFor();
+    await logIn();
+    await dialog.getByText('Saved', { exact: true }).waitFor();
+    assert.equal(await dialog.getByLabel('Description').inputValue(), 'First light over the harbour');
+    const search = await page.evaluate(async () => (await fetch('services/search?q=description:harbour&metadataToReturn=name')).json());
+    assert.equal((search as { totalHits: number }).totalHits, 1);
+  });
+
+  it('works at phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px at 390 px`);
+    await shoot('phone');
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  it('logs out with the button, and back shows the login form and no asset data', async () => {
+    await page.goto(`${baseUrl}/?q=tags:seaside`);
+    await tile('harbour-dawn.jpg').waitFor();
+    await tile('harbour-dawn.jpg').getByRole('link').click();
+    await page.getByRole('dialog', { name: 'harbour-dawn.jpg' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'harbour-dawn.jpg' }).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('dialog', { name: 'Log in to Damson' }).waitFor();
+    await shoot('logged-out');
+    const profile = await page.evaluate(async () => (await fetch('services/profile')).status);
+    assert.equal(profile, 401);
+
+    await page.goBack();
+    await page.getByRole('dialog', { name: 'Log in to Damson' }).waitFor();
+    const text = await page.locator('body').innerText();
+    assert.doesNotMatch(text, /harbour-dawn|forest-path|Uploads/);
+    assert.equal(await page.locator('.grid li').count(), 0);
+  });
+
+  it('follows /logout?logoutSuccessUrl= to a page on this server', async () => {
+    await logIn();
+    await page.getByRole('heading', { name: /Results|All assets/ }).waitFor();
+    await page.goto(`${baseUrl}/logout?logoutSuccessUrl=${encodeURIComponent('/?q=bye')}`);
+    assert.equal(new URL(page.url()).search, '?q=bye');
+    await page.getByRole('dialog', { name: 'Log in to Damson' }).waitFor();
+    const profile = await page.evaluate(async () => (await fetch('services/profile')).status);
+    assert.equal(profile, 401);
+  });
+});
