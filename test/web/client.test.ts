@@ -40,7 +40,7 @@ describe('web client in Chromium', { skip: unavailable }, () => {
 
   before(async () => {
     await buildWebClient();
-    server = await startServer('sqlite');
+    server = await startServer('sqlite', { DAMSON_MAX_UPLOAD_MB: '1' });
     baseUrl = await listen(server);
     user = await createUser(server, { username: 'ada' });
     fileDir = mkdtempSync(join(tmpdir(), 'damson-web-'));
@@ -99,6 +99,34 @@ describe('web client in Chromium', { skip: unavailable }, () => {
     await page.waitForFunction('[...document.querySelectorAll(".grid img")].filter((image) => image.complete && image.naturalWidth > 0).length === 2');
     await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
     await shoot('grid');
+  });
+
+  it('shows the server\'s reason for each refused file, and cancels an upload in flight', async () => {
+    const uploads = page.getByRole('region', { name: 'Uploads' });
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+    await page.locator('#upload-input').setInputFiles([
+      { name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1024 * 1024 + 1, 1) },
+      { name: 'bad|name.jpg', mimeType: 'image/jpeg', buffer: readFileSync(harbourPath) },
+    ]);
+    const tooBig = uploads.getByRole('listitem').filter({ hasText: 'too-big.bin' });
+    const badName = uploads.getByRole('listitem').filter({ hasText: 'bad|name.jpg' });
+    await tooBig.locator('.upload-status', { hasText: /larger than the maximum upload size/ }).waitFor();
+    await badName.locator('.upload-status', { hasText: /name/i }).waitFor();
+    // Sending the same file again cannot help, so there is nothing to retry.
+    assert.equal(await tooBig.getByRole('button', { name: 'Retry too-big.bin' }).count(), 0);
+
+    // A slow link, so the upload is still running when Cancel is pressed.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 64 * 1024 });
+    await page.locator('#upload-input').setInputFiles([{ name: 'slow.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(900 * 1024, 2) }]);
+    const slow = uploads.getByRole('listitem').filter({ hasText: 'slow.bin' });
+    await slow.getByRole('button', { name: 'Cancel slow.bin' }).click();
+    await slow.getByText('Cancelled').waitFor();
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    const search = await page.evaluate<{ totalHits: number }>('fetch("services/search?q=*:*&num=0").then((response) => response.json())');
+    assert.equal(search.totalHits, 2, 'neither the refused nor the cancelled files became assets');
+    await shoot('upload-errors');
+    await page.getByRole('button', { name: 'Clear finished' }).click();
   });
 
   it('searches with a field query and a facet, reflected in the URL, with back and forward', async () => {

@@ -14,6 +14,8 @@ interface Upload {
   actions: HTMLElement;
   abort?: () => void;
   state: 'waiting' | 'sending' | 'done' | 'failed' | 'cancelled';
+  /** Whether sending it again could work (not after the server refused the file itself). */
+  retryable: boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export class Uploads {
       const status = h('span', { class: 'upload-status' }, `Waiting (${formatBytes(file.size)}) for ${folder}`);
       const actions = h('span', { class: 'upload-actions' });
       const row = h('li', { class: 'upload' }, h('span', { class: 'upload-name' }, file.name), progress, status, actions);
-      const upload: Upload = { file, folder, row, progress, status, actions, state: 'waiting' };
+      const upload: Upload = { file, folder, row, progress, status, actions, state: 'waiting', retryable: true };
       this.setActions(upload);
       this.queue.push(upload);
       this.list.append(row);
@@ -105,6 +107,7 @@ export class Uploads {
       if (upload.state === 'sending') {
         upload.state = 'failed';
         upload.status.textContent = describeFailure(error);
+        upload.retryable = !(error instanceof ApiError) || error.status === 0 || error.status === 401 || error.status >= 500;
         upload.row.classList.add('failed');
         // A session that ended mid-upload: log in again, then send the file once more.
         if (error instanceof ApiError && error.status === 401) void this.api.onUnauthorized().then(() => this.retry(upload));
@@ -127,7 +130,7 @@ export class Uploads {
     };
     upload.actions.replaceChildren(
       ...(upload.state === 'waiting' || upload.state === 'sending' ? [button('Cancel', cancel)] : []),
-      ...(upload.state === 'failed' || upload.state === 'cancelled' ? [button('Retry', () => this.retry(upload))] : []),
+      ...((upload.state === 'failed' && upload.retryable) || upload.state === 'cancelled' ? [button('Retry', () => this.retry(upload))] : []),
     );
   }
 
