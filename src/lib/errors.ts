@@ -20,3 +20,6 @@ export const notFound = (message = 'Not found'): DamsonError => new DamsonError(
 export const conflict = (message: string): DamsonError => new DamsonError(409, message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number): DamsonError =>
   new DamsonError(429, message, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+/** A store the request needs (database, Redis, object storage) cannot be reached: fail closed, ask to retry. */
+export const serviceUnavailable = (message: string, retryAfterSeconds = 5): DamsonError =>
+  new DamsonError(503, message, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
