@@ -12,6 +12,8 @@ export interface AuthPolicy {
   maxFailuresPerAccount: number;
   maxFailuresPerIp: number;
   throttleWindowMs: number;
+  /** Login sessions per user; 0 or undefined = no limit. */
+  maxSessionsPerUser?: number;
 }
 
 /** Who is calling, as established by a session or API token. */
@@ -56,6 +58,7 @@ export class AuthService {
     if (client.previousToken) await this.tokens.revoke(hashSecret(client.previousToken));
     const csrfToken = newSecret();
     const token = await this.issueToken(user, 'session', hashSecret(csrfToken), client.clientType, undefined);
+    await this.enforceSessionLimit(user, hashSecret(token));
     return { ok: true, user, token, csrfToken };
   }
 
@@ -105,6 +108,20 @@ export class AuthService {
     const now = this.clock.now();
     await this.tokens.deleteExpired(now - this.policy.idleTimeoutMs, now - this.policy.absoluteTimeoutMs);
     await this.throttle.deleteExpired(now - this.policy.throttleWindowMs);
+  }
+
+  /**
+   * With a per-user limit, a new login ends the least recently used of the user's other login sessions (API
+   * tokens are not counted): the new login always works, and the ended session's next request gets 401.
+   */
+  private async enforceSessionLimit(user: User, newTokenHash: string): Promise<void> {
+    const limit = this.policy.maxSessionsPerUser ?? 0;
+    if (limit <= 0) return;
+    const others = (await this.tokens.listForUser(user.id)).filter((token) => token.kind === 'session' && token.tokenHash !== newTokenHash);
+    const excess = others.length + 1 - limit;
+    if (excess <= 0) return;
+    others.sort((a, b) => a.lastSeenAt - b.lastSeenAt || a.createdAt - b.createdAt);
+    for (const token of others.slice(0, excess)) await this.tokens.revoke(token.tokenHash);
   }
 
   private isExpired(token: StoredToken, now: number): boolean {

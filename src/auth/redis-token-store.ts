@@ -143,6 +143,13 @@ export class RedisAuthTokenStore implements AuthTokenStore {
     await REVOKE.run(this.client, [], [this.prefix, tokenHash]);
   }
 
+  async listForUser(userId: string): Promise<StoredToken[]> {
+    const hashes = await this.client.smembers(`${this.prefix}user-tokens:${userId}`);
+    const tokens = await Promise.all(hashes.map((hash) => this.find(hash)));
+    // The set may still name an entry that expired on its own: find() skips those.
+    return tokens.filter((token): token is StoredToken => token !== undefined && token.userId === userId);
+  }
+
   async revokeAllForUser(userId: string): Promise<void> {
     await REVOKE_ALL_FOR_USER.run(this.client, [], [this.prefix, userId]);
   }

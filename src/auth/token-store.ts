@@ -22,6 +22,8 @@ export interface AuthTokenStore {
   touch(tokenHash: string, lastSeenAt: number): Promise<void>;
   revoke(tokenHash: string): Promise<void>;
   revokeAllForUser(userId: string): Promise<void>;
+  /** Every live entry of one user (for the per-user session limit). */
+  listForUser(userId: string): Promise<StoredToken[]>;
   /** Drops entries idle since before `idleCutoff` or created before `createdCutoff`. */
   deleteExpired(idleCutoff: number, createdCutoff: number): Promise<number>;
 }
@@ -61,6 +63,11 @@ export class SqlAuthTokenStore implements AuthTokenStore {
 
   async revokeAllForUser(userId: string): Promise<void> {
     await this.db.deleteFrom('auth_tokens').where('user_id', '=', userId).execute();
+  }
+
+  async listForUser(userId: string): Promise<StoredToken[]> {
+    const rows = await this.db.selectFrom('auth_tokens').selectAll().where('user_id', '=', userId).execute();
+    return rows.map(toStoredToken);
   }
 
   async deleteExpired(idleCutoff: number, createdCutoff: number): Promise<number> {

@@ -97,6 +97,16 @@ describe('Redis stores', { skip }, () => {
       assert.equal(await nodeA.exists(`${prefix}token:${token.tokenHash}`), 0, 'no partial entry was written');
     });
 
+    it("listForUser lists one user's live tokens, from either node", async () => {
+      const mine = [newToken('user-5'), newToken('user-5', { kind: 'api', csrfHash: null })];
+      for (const token of [...mine, newToken('user-6')]) await tokensA.create(token);
+      const byHash = (tokens: StoredToken[]) => [...tokens].sort((a, b) => a.tokenHash.localeCompare(b.tokenHash));
+      assert.deepEqual(byHash(await tokensB.listForUser('user-5')), byHash(mine));
+      await tokensB.revoke(mine[0]!.tokenHash);
+      assert.deepEqual(await tokensA.listForUser('user-5'), [mine[1]]);
+      assert.deepEqual(await tokensA.listForUser('nobody'), []);
+    });
+
     it("revokeAllForUser removes every token of that user and leaves another user's", async () => {
       const mine = [newToken('user-3'), newToken('user-3', { kind: 'api', csrfHash: null }), newToken('user-3')];
       const theirs = newToken('user-4');

@@ -144,4 +144,25 @@ await forEachDialect((dialect) => {
     await server.app.damson.auth.sweepExpired();
     assert.equal((await storedRows(session.token)).length, 0);
   });
+  it('D37: with DAMSON_MAX_SESSIONS_PER_USER a new login ends the least recently used session; API tokens do not count', async () => {
+    const limited = await startServer(dialect, { DAMSON_MAX_SESSIONS_PER_USER: '2' });
+    try {
+      const { username: name } = await createUser(limited);
+      const get = (headers: Record<string, string>) => limited.app.inject({ method: 'GET', url: '/services/ping', headers });
+      const token = await apiLogin(limited, name, PASSWORD);
+      const first = await login(limited, name, PASSWORD);
+      limited.clock.advance(2 * MINUTE);
+      const second = await login(limited, name, PASSWORD);
+      limited.clock.advance(2 * MINUTE);
+      assert.equal((await get(first.cookieOnly)).statusCode, 200, 'first is now the most recently used');
+      limited.clock.advance(2 * MINUTE);
+      const third = await login(limited, name, PASSWORD);
+      assert.equal((await get(second.cookieOnly)).statusCode, 401, 'the least recently used session ended');
+      assert.equal((await get(first.cookieOnly)).statusCode, 200);
+      assert.equal((await get(third.cookieOnly)).statusCode, 200);
+      assert.equal((await get({ authorization: `Bearer ${token}` })).statusCode, 200, 'the API token is not a login session');
+    } finally {
+      await limited.close();
+    }
+  });
 });
