@@ -3,6 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/database.js';
 import { authenticateRequests } from './http/auth-hook.js';
@@ -12,6 +13,7 @@ import { clientErrorHandler, errorHandler, notFoundHandler, sendError } from './
 import { loggerOptions } from './http/logging.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
+import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
 import { historyRoutes } from './http/routes/history.js';
 import { webClientRoutes } from './http/routes/web-client.js';
 import { profileRoutes } from './http/routes/profile.js';
@@ -23,7 +25,8 @@ import { sessionRoutes } from './http/routes/session.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { JobStore } from './jobs/job-store.js';
 import { type Clock, systemClock } from './lib/clock.js';
-import { createAssetRuntime, createServices } from './services.js';
+import { pingRedis } from './lib/redis.js';
+import { createAssetRuntime, createServices, openSharedStores } from './services.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -58,8 +61,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
 
-  const { auth, users } = createServices(database, config, clock);
-
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream),
     trustProxy: fastifyTrustProxy(config.trustProxy),
@@ -75,6 +76,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
   }
+  const shared = await openSharedStores(config, app.log);
+  const { auth, users } = createServices(database, config, clock, shared);
   const runtime = await createAssetRuntime(database, config, clock, app.log);
   const { worker: _worker, close: _close, ...assetServices } = runtime;
   const context: AppContext = { config, clock, database, auth, users, ...assetServices };
@@ -92,8 +95,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', authenticateRequests(auth, runtime.signer));
   app.addHook('onSend', addSecurityHeaders);
 
+  const readiness: ReadinessCheck[] = [{ name: 'database', check: () => sql`SELECT 1`.execute(database.db) }];
+  const { redis } = shared;
+  if (redis) readiness.push({ name: 'redis', check: async () => (await pingRedis(redis)) || Promise.reject(new Error('no answer')) });
+  // Asking for the size of a blob that cannot exist is a round trip to the object store and nothing more.
+  if (config.s3) readiness.push({ name: 'storage', check: () => runtime.blobs.size('0'.repeat(64)) });
   await app.register(
     async (scope) => {
+      healthRoutes(scope, readiness);
+      // A worker node runs background jobs; it answers health checks and nothing else.
+      if (config.role === 'worker') return;
       webClientRoutes(scope);
       sessionRoutes(scope, context);
       profileRoutes(scope);
@@ -114,11 +125,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     jobHistory.deleteDoneBefore(clock.now() - JOB_HISTORY_MS).catch((error: unknown) => app.log.warn({ err: error }, 'job sweep failed'));
   }, HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
-  // Jobs start once the app is ready, and stop (finishing the ones in hand) before the database closes.
-  app.addHook('onReady', async () => runtime.worker.start());
+  // Jobs start once the app is ready (not on an api-only node), and stop (finishing the ones in hand) before the
+  // database closes.
+  app.addHook('onReady', async () => {
+    if (config.role !== 'api') runtime.worker.start();
+  });
   app.addHook('onClose', async () => {
     clearInterval(housekeeping);
     await runtime.close();
+    await shared.close();
     if (!options.database) await database.close();
   });
   return app;

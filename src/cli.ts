@@ -6,7 +6,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { systemClock } from './lib/clock.js';
 import { DamsonError } from './lib/errors.js';
-import { createServices } from './services.js';
+import { createServices, openSharedStores } from './services.js';
 import { DAMSON_VERSION } from './version.js';
 
 const USAGE = `Usage: damson <command>
@@ -116,8 +116,10 @@ async function userCommand(args: string[], config: Config): Promise<number> {
     return 2;
   }
   const database = await openDatabase(config);
+  // With Redis, sessions live there: a password change or a disabled account must end them there too.
+  const shared = await openSharedStores(config);
   try {
-    const { users } = createServices(database, config, systemClock);
+    const { users } = createServices(database, config, systemClock, shared);
     switch (action) {
       case 'add': {
         const password = await readPassword();
@@ -156,6 +158,7 @@ async function userCommand(args: string[], config: Config): Promise<number> {
         return 2;
     }
   } finally {
+    await shared.close();
     await database.close();
   }
 }

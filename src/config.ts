@@ -9,6 +9,8 @@ export interface Config {
   dataDir: string;
   /** `postgres://…` selects PostgreSQL; undefined means the embedded SQLite file in `dataDir`. */
   databaseUrl: string | undefined;
+  /** PostgreSQL connections per process; every node holds up to this many. */
+  databasePoolSize: number;
   /** Path prefix such as `/app`; empty string for none. Never ends with `/`. */
   basePath: string;
   /** Absolute URL of the base (including base path) used for emitted URLs; undefined = derived per request. */
@@ -37,6 +39,32 @@ export interface Config {
   toolTimeoutSeconds: number;
   /** Background jobs (renditions) run at once in this process. */
   workerConcurrency: number;
+  /** How long a worker holds a job; if it dies, another worker takes the job over after this. */
+  jobLeaseSeconds: number;
+  /** Login sessions a user may hold at once (0 = no limit); a login beyond it ends that user's least recently used one. */
+  maxSessionsPerUser: number;
+  /** `api` serves HTTP only, `worker` runs background jobs only (and health checks), `all` does both. */
+  role: 'api' | 'worker' | 'all';
+  /** `redis://…`: sessions, API tokens and login throttling live in Redis, shared by every node. */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key, so several deployments (or tests) can share one Redis. */
+  redisKeyPrefix: string;
+  /** Set when `DAMSON_S3_BUCKET` is: files live in S3-compatible object storage instead of `dataDir/blobs`. */
+  s3: S3Config | undefined;
+}
+
+export interface S3Config {
+  /** Undefined = AWS's own endpoint for the region. */
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  /** Undefined = the AWS SDK's default credential chain (environment, profile, instance role). */
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  /** Path-style URLs (`endpoint/bucket/key`), which MinIO, s3rver and most non-AWS stores need. */
+  forcePathStyle: boolean;
+  /** Prepended to every object key, e.g. `damson/`. */
+  prefix: string;
 }
 
 export class ConfigError extends Error {
@@ -64,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read('DAMSON_HOST') || '127.0.0.1',
     dataDir: resolve(read('DAMSON_DATA_DIR') || './data'),
     databaseUrl: parseDatabaseUrl(read('DAMSON_DATABASE_URL'), problems),
+    databasePoolSize: parseInteger(read('DAMSON_DATABASE_POOL_SIZE'), 'DAMSON_DATABASE_POOL_SIZE', 10, 1, 1000, problems),
     basePath,
     publicUrl: parsePublicUrl(read('DAMSON_PUBLIC_URL'), problems),
     trustProxy: parseTrustProxy(read('DAMSON_TRUST_PROXY'), problems),
@@ -82,9 +111,64 @@ export function loadConfig(env: Env = process.env): Config {
     requestSecretMinutes: parseInteger(read('DAMSON_REQUEST_SECRET_MINUTES'), 'DAMSON_REQUEST_SECRET_MINUTES', 30, 1, 7 * 24 * 60, problems),
     toolTimeoutSeconds: parseInteger(read('DAMSON_TOOL_TIMEOUT_SECONDS'), 'DAMSON_TOOL_TIMEOUT_SECONDS', 120, 1, 24 * 3600, problems),
     workerConcurrency: parseInteger(read('DAMSON_WORKER_CONCURRENCY'), 'DAMSON_WORKER_CONCURRENCY', 2, 0, 64, problems),
+    jobLeaseSeconds: parseInteger(read('DAMSON_JOB_LEASE_SECONDS'), 'DAMSON_JOB_LEASE_SECONDS', 600, 1, 24 * 3600, problems),
+    maxSessionsPerUser: parseInteger(read('DAMSON_MAX_SESSIONS_PER_USER'), 'DAMSON_MAX_SESSIONS_PER_USER', 0, 0, 10_000, problems),
+    role: parseRole(read('DAMSON_ROLE'), problems),
+    redisUrl: parseRedisUrl(read('DAMSON_REDIS_URL'), problems),
+    redisKeyPrefix: parseRedisPrefix(read('DAMSON_REDIS_PREFIX'), problems),
+    s3: parseS3(read, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function parseRole(raw: string | undefined, problems: string[]): Config['role'] {
+  const role = (raw ?? '').trim().toLowerCase() || 'all';
+  if (role === 'api' || role === 'worker' || role === 'all') return role;
+  problems.push(`DAMSON_ROLE must be api, worker or all (got "${raw}")`);
+  return 'all';
+}
+
+function parseRedisUrl(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/i.test(raw)) {
+    problems.push('DAMSON_REDIS_URL must be a redis:// or rediss:// URL');
+    return undefined;
+  }
+  return raw;
+}
+
+function parseRedisPrefix(raw: string | undefined, problems: string[]): string {
+  if (raw === undefined || raw === '') return 'damson:';
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(raw)) problems.push('DAMSON_REDIS_PREFIX may hold only letters, digits and ._:- (at most 64)');
+  return raw;
+}
+
+function parseS3(read: (name: string) => string | undefined, problems: string[]): S3Config | undefined {
+  const bucket = read('DAMSON_S3_BUCKET');
+  const others = ['DAMSON_S3_ENDPOINT', 'DAMSON_S3_REGION', 'DAMSON_S3_ACCESS_KEY_ID', 'DAMSON_S3_SECRET_ACCESS_KEY', 'DAMSON_S3_PREFIX'];
+  if (bucket === undefined || bucket === '') {
+    const stray = others.filter((name) => read(name));
+    if (stray.length > 0) problems.push(`${stray.join(', ')} set without DAMSON_S3_BUCKET`);
+    return undefined;
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push(`DAMSON_S3_BUCKET must be a valid bucket name (got "${bucket}")`);
+  const endpoint = read('DAMSON_S3_ENDPOINT') || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/i.test(endpoint)) problems.push('DAMSON_S3_ENDPOINT must be an http(s) URL');
+  const accessKeyId = read('DAMSON_S3_ACCESS_KEY_ID') || undefined;
+  const secretAccessKey = read('DAMSON_S3_SECRET_ACCESS_KEY') || undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) problems.push('DAMSON_S3_ACCESS_KEY_ID and DAMSON_S3_SECRET_ACCESS_KEY go together');
+  const prefix = read('DAMSON_S3_PREFIX') ?? '';
+  if (prefix !== '' && !/^[A-Za-z0-9._\/-]+\/$/.test(prefix)) problems.push('DAMSON_S3_PREFIX must end with / and hold only letters, digits and ._-/');
+  return {
+    endpoint,
+    region: read('DAMSON_S3_REGION') || 'us-east-1',
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: parseBoolean(read('DAMSON_S3_FORCE_PATH_STYLE'), 'DAMSON_S3_FORCE_PATH_STYLE', endpoint !== undefined, problems),
+    prefix,
+  };
 }
 
 function readSetting(env: Env, name: string, problems: string[]): string | undefined {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
 import { AssetService } from './assets/asset-service.js';
 import { BulkService } from './assets/bulk-service.js';
 import { FolderService } from './assets/folder-service.js';
@@ -7,8 +8,10 @@ import { TransferService } from './assets/transfer-service.js';
 import { AssetStore } from './assets/asset-store.js';
 import { AuthService } from './auth/auth-service.js';
 import { UrlSigner } from './auth/url-signer.js';
-import { SqlLoginThrottleStore } from './auth/throttle-store.js';
-import { SqlAuthTokenStore } from './auth/token-store.js';
+import { RedisLoginThrottleStore } from './auth/redis-throttle-store.js';
+import { RedisAuthTokenStore } from './auth/redis-token-store.js';
+import { type LoginThrottleStore, SqlLoginThrottleStore } from './auth/throttle-store.js';
+import { type AuthTokenStore, SqlAuthTokenStore } from './auth/token-store.js';
 import { UserService } from './auth/user-service.js';
 import { UserStore } from './auth/user-store.js';
 import type { Config } from './config.js';
@@ -16,27 +19,54 @@ import type { DatabaseHandle } from './db/database.js';
 import { JobStore } from './jobs/job-store.js';
 import { DEFAULT_WORKER_OPTIONS, JobWorker } from './jobs/worker.js';
 import type { Clock } from './lib/clock.js';
+import { closeRedis, connectRedis, type RedisLogger, redisReady } from './lib/redis.js';
 import { EmbeddedMetadataReader } from './media/embedded-metadata.js';
 import { ProcessService } from './processes/process-service.js';
 import { RENDER_JOB, RenditionService } from './renditions/rendition-service.js';
 import { SearchService } from './search/search-service.js';
+import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
+import { S3BlobStore } from './storage/s3-blob-store.js';
 
 export interface Services {
   auth: AuthService;
   users: UserService;
 }
 
-/** Wires the stores of one database into the services; the HTTP app and the CLI share this. */
-export function createServices(database: DatabaseHandle, config: Config, clock: Clock): Services {
+/** Connections to the engines several nodes share besides the database: Redis when configured. */
+export interface SharedStores {
+  redis: Redis | undefined;
+  close(): Promise<void>;
+}
+
+/** How long a starting node waits for Redis before it starts anyway (answering 503 until Redis is back). */
+const REDIS_START_WAIT_MS = 10_000;
+
+export async function openSharedStores(config: Config, log?: RedisLogger): Promise<SharedStores> {
+  if (!config.redisUrl) return { redis: undefined, close: async () => {} };
+  const redis = connectRedis(config.redisUrl, log ? { logger: log } : {});
+  await redisReady(redis, REDIS_START_WAIT_MS).catch(() => undefined);
+  return { redis, close: () => closeRedis(redis) };
+}
+
+/**
+ * Wires the stores into the services; the HTTP app and the CLI share this. Sessions, API tokens and login
+ * throttling live in Redis when there is one (shared by every node), else in the database.
+ */
+export function createServices(database: DatabaseHandle, config: Config, clock: Clock, shared?: SharedStores): Services {
   const userStore = new UserStore(database.db);
-  const tokenStore = new SqlAuthTokenStore(database.db);
-  const auth = new AuthService(userStore, tokenStore, new SqlLoginThrottleStore(database.db), clock, {
+  const redis = shared?.redis;
+  const absoluteTimeoutMs = config.sessionMaxHours * 3_600_000;
+  const keyPrefix = config.redisKeyPrefix;
+  const tokenStore: AuthTokenStore = redis ? new RedisAuthTokenStore(redis, { absoluteTimeoutMs, keyPrefix }) : new SqlAuthTokenStore(database.db);
+  const throttleStore: LoginThrottleStore = redis ? new RedisLoginThrottleStore(redis, { keyPrefix }) : new SqlLoginThrottleStore(database.db);
+  const auth = new AuthService(userStore, tokenStore, throttleStore, clock, {
     idleTimeoutMs: config.sessionIdleMinutes * 60_000,
-    absoluteTimeoutMs: config.sessionMaxHours * 3_600_000,
+    absoluteTimeoutMs,
     maxFailuresPerAccount: config.loginMaxFailuresPerAccount,
     maxFailuresPerIp: config.loginMaxFailuresPerIp,
     throttleWindowMs: config.loginThrottleWindowMinutes * 60_000,
+    maxSessionsPerUser: config.maxSessionsPerUser,
   });
   return { auth, users: new UserService(userStore, tokenStore, clock) };
 }
@@ -44,7 +74,7 @@ export function createServices(database: DatabaseHandle, config: Config, clock: 
 export interface AssetRuntime {
   assets: AssetService;
   assetStore: AssetStore;
-  blobs: FsBlobStore;
+  blobs: BlobStore & { init(): Promise<void> };
   renditions: RenditionService;
   signer: UrlSigner;
   search: SearchService;
@@ -57,13 +87,26 @@ export interface AssetRuntime {
   close(): Promise<void>;
 }
 
+/** Files in S3-compatible object storage when configured (shared by every node), else under the data directory. */
+function createBlobStore(config: Config, clock: Clock): AssetRuntime['blobs'] {
+  if (!config.s3) return new FsBlobStore(config.dataDir);
+  const { accessKeyId, secretAccessKey, endpoint, ...s3 } = config.s3;
+  return new S3BlobStore({
+    ...s3,
+    ...(endpoint ? { endpoint } : {}),
+    ...(accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : {}),
+    localTmpDir: join(config.dataDir, 'tmp'),
+    clock,
+  });
+}
+
 /**
  * The file side: blob store (swept of orphans from a crash before anything else runs), metadata extraction,
  * renditions and the job worker that makes them.
  */
 export async function createAssetRuntime(database: DatabaseHandle, config: Config, clock: Clock, log: FastifyBaseLogger): Promise<AssetRuntime> {
   const assetStore = new AssetStore(database.db);
-  const blobs = new FsBlobStore(config.dataDir);
+  const blobs = createBlobStore(config, clock);
   await blobs.init();
   const swept = await blobs.collectGarbage((key) => assetStore.isBlobReferenced(key));
   if (swept.removed > 0) log.info({ removed: swept.removed }, 'removed unreferenced and temporary files left by an earlier run');
@@ -81,7 +124,7 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
       },
     },
     log,
-    { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency },
+    { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, leaseMs: config.jobLeaseSeconds * 1000 },
   );
   const assets = new AssetService(database, clock, (path) => embedded.read(path), () => worker.notify());
   const signer = await UrlSigner.load(database.db, clock, config.requestSecretMinutes * 60_000);

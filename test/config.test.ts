@@ -79,4 +79,40 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ DAMSON_ADMIN_PASSWORD_FILE: file, DAMSON_ADMIN_PASSWORD: 'another-one' }), /both set/);
     assert.throws(() => loadConfig({ DAMSON_DATABASE_URL_FILE: join(dir, 'missing') }), /DAMSON_DATABASE_URL_FILE: cannot read/);
   });
+  it('selects the scale-out stores and the role, and refuses half-given S3 settings without echoing secrets', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.role, 'all');
+    assert.equal(defaults.redisUrl, undefined);
+    assert.equal(defaults.s3, undefined);
+    const config = loadConfig({
+      DAMSON_ROLE: 'Worker',
+      DAMSON_REDIS_URL: 'redis://10.0.0.5:6379/2',
+      DAMSON_S3_BUCKET: 'damson-files',
+      DAMSON_S3_ENDPOINT: 'http://minio:9000',
+      DAMSON_S3_ACCESS_KEY_ID: 'AKIA',
+      DAMSON_S3_SECRET_ACCESS_KEY: 'shh',
+      DAMSON_S3_PREFIX: 'prod/',
+    });
+    assert.equal(config.role, 'worker');
+    assert.equal(config.redisUrl, 'redis://10.0.0.5:6379/2');
+    assert.deepEqual(config.s3, { endpoint: 'http://minio:9000', region: 'us-east-1', bucket: 'damson-files', accessKeyId: 'AKIA', secretAccessKey: 'shh', forcePathStyle: true, prefix: 'prod/' });
+    assert.equal(loadConfig({ DAMSON_S3_BUCKET: 'aws-bucket' }).s3?.forcePathStyle, false, 'AWS itself uses virtual-hosted URLs');
+    try {
+      loadConfig({ DAMSON_ROLE: 'boss', DAMSON_REDIS_URL: 'http://user:hunter2@redis', DAMSON_S3_SECRET_ACCESS_KEY: 'topsecret', DAMSON_S3_REGION: 'eu-west-1' });
+      assert.fail('expected a ConfigError');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.problems.length, 3);
+      assert.match(error.message, /DAMSON_ROLE/);
+      assert.match(error.message, /DAMSON_REDIS_URL/);
+      assert.match(error.message, /without DAMSON_S3_BUCKET/);
+      assert.doesNotMatch(error.message, /hunter2|topsecret/);
+    }
+    try {
+      loadConfig({ DAMSON_S3_BUCKET: 'ok-bucket', DAMSON_S3_ACCESS_KEY_ID: 'AKIA' });
+      assert.fail('expected a ConfigError');
+    } catch (error) {
+      assert.match(String(error), /go together/);
+    }
+  });
 });

@@ -17,13 +17,15 @@ export interface DatabaseHandle {
 export interface DatabaseOptions {
   dataDir: string;
   databaseUrl: string | undefined;
+  /** PostgreSQL connections this process keeps at most (default 10). */
+  databasePoolSize?: number;
 }
 
 const PG_INT8_OID = 20;
 
 /** Opens the configured store and migrates it: PostgreSQL when a URL is given, else SQLite in the data dir. */
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  const handle = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
+  const handle = options.databaseUrl ? openPostgres(options.databaseUrl, options.databasePoolSize ?? 10) : openSqlite(options.dataDir);
   try {
     const schema = handle.dialect === 'postgres' ? await currentSchema(handle.db) : undefined;
     await migrateToLatest(handle.db as Kysely<unknown>, handle.dialect, schema);
@@ -46,10 +48,10 @@ function openSqlite(dataDir: string): DatabaseHandle {
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
 
-function openPostgres(connectionString: string): DatabaseHandle {
+function openPostgres(connectionString: string, poolSize: number): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString,
-    max: 10,
+    max: poolSize,
     connectionTimeoutMillis: 5000,
     // Times are epoch milliseconds in bigint columns: well inside Number's exact range.
     types: {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DamsonError } from '../lib/errors.js';
+import { DamsonError, serviceUnavailable } from '../lib/errors.js';
+import { isStoreUnavailable } from '../lib/unavailable.js';
 
 export interface ErrorBody {
   errorcode: number;
@@ -31,6 +32,13 @@ export function errorHandler(legacyStatus200: boolean) {
     }
     const fastifyError = error as FastifyError;
     if (fastifyError.validation) return sendError(reply, 400, fastifyError.message, legacyStatus200);
+    if (isStoreUnavailable(error)) {
+      // Fail closed: the store comes back on its own, so the client is told to retry, not that Damson broke.
+      request.log.warn({ err: error }, 'a store is unreachable; answered 503');
+      const unavailable = serviceUnavailable('A storage service is unavailable; try again shortly');
+      reply.headers(unavailable.headers);
+      return sendError(reply, unavailable.status, unavailable.message, legacyStatus200);
+    }
     const status = fastifyError.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       return sendError(reply, status, fastifyError.message || 'Bad request', legacyStatus200);
