@@ -13,7 +13,9 @@ import { clientErrorHandler, errorHandler, notFoundHandler, sendError } from './
 import { loggerOptions } from './http/logging.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { fileRoutes } from './http/routes/files.js';
+import { Metrics } from './http/metrics.js';
 import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
+import { systemRoutes } from './http/routes/system.js';
 import { historyRoutes } from './http/routes/history.js';
 import { webClientRoutes } from './http/routes/web-client.js';
 import { profileRoutes } from './http/routes/profile.js';
@@ -79,6 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const shared = await openSharedStores(config, app.log);
   const { auth, users } = createServices(database, config, clock, shared);
   const runtime = await createAssetRuntime(database, config, clock, app.log);
+  const jobs = new JobStore(database.db, database.dialect);
   const { worker: _worker, close: _close, ...assetServices } = runtime;
   const context: AppContext = { config, clock, database, auth, users, ...assetServices };
   app.decorate('damson', context);
@@ -89,7 +92,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
   await app.register(fastifyMultipart, { limits: { fieldSize: BODY_LIMIT_BYTES, fields: 1000, parts: 2000 } });
 
-  app.setErrorHandler(errorHandler(config.errorsAsHttp200));
+  const metrics = new Metrics({ jobsByState: () => jobs.countByState(), activeSessions: () => auth.activeSessions() });
+  metrics.observe(app);
+  app.setErrorHandler(errorHandler(config.errorsAsHttp200, (error) => metrics.storeUnavailable(error)));
   app.setNotFoundHandler(notFoundHandler(config.errorsAsHttp200));
   if (config.corsOrigins.length > 0) app.addHook('onRequest', corsForOrigins(config.corsOrigins));
   app.addHook('onRequest', authenticateRequests(auth, runtime.signer));
@@ -103,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (scope) => {
       healthRoutes(scope, readiness);
+      systemRoutes(scope, metrics);
       // A worker node runs background jobs; it answers health checks and nothing else.
       if (config.role === 'worker') return;
       webClientRoutes(scope);
@@ -119,10 +125,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { prefix: config.basePath },
   );
 
-  const jobHistory = new JobStore(database.db, database.dialect);
+
   const housekeeping = setInterval(() => {
     auth.sweepExpired().catch((error: unknown) => app.log.warn({ err: error }, 'session sweep failed'));
-    jobHistory.deleteDoneBefore(clock.now() - JOB_HISTORY_MS).catch((error: unknown) => app.log.warn({ err: error }, 'job sweep failed'));
+    jobs.deleteDoneBefore(clock.now() - JOB_HISTORY_MS).catch((error: unknown) => app.log.warn({ err: error }, 'job sweep failed'));
   }, HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
   // Jobs start once the app is ready (not on an api-only node), and stop (finishing the ones in hand) before the

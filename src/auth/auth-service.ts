@@ -110,6 +110,11 @@ export class AuthService {
     await this.throttle.deleteExpired(now - this.policy.throttleWindowMs);
   }
 
+  /** Login sessions and API tokens used within the idle timeout, on every node. */
+  activeSessions(): Promise<number> {
+    return this.tokens.countActive(this.clock.now() - this.policy.idleTimeoutMs);
+  }
+
   /**
    * With a per-user limit, a new login ends the least recently used of the user's other login sessions (API
    * tokens are not counted): the new login always works, and the ended session's next request gets 401.

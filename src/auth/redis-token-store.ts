@@ -150,6 +150,10 @@ export class RedisAuthTokenStore implements AuthTokenStore {
     return tokens.filter((token): token is StoredToken => token !== undefined && token.userId === userId);
   }
 
+  async countActive(idleCutoff: number): Promise<number> {
+    return this.client.zcount(`${this.prefix}tokens-by-last-seen`, idleCutoff, '+inf');
+  }
+
   async revokeAllForUser(userId: string): Promise<void> {
     await REVOKE_ALL_FOR_USER.run(this.client, [], [this.prefix, userId]);
   }

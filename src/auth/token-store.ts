@@ -24,6 +24,8 @@ export interface AuthTokenStore {
   revokeAllForUser(userId: string): Promise<void>;
   /** Every live entry of one user (for the per-user session limit). */
   listForUser(userId: string): Promise<StoredToken[]>;
+  /** Entries used at or after `idleCutoff` (for the metrics). */
+  countActive(idleCutoff: number): Promise<number>;
   /** Drops entries idle since before `idleCutoff` or created before `createdCutoff`. */
   deleteExpired(idleCutoff: number, createdCutoff: number): Promise<number>;
 }
@@ -68,6 +70,11 @@ export class SqlAuthTokenStore implements AuthTokenStore {
   async listForUser(userId: string): Promise<StoredToken[]> {
     const rows = await this.db.selectFrom('auth_tokens').selectAll().where('user_id', '=', userId).execute();
     return rows.map(toStoredToken);
+  }
+
+  async countActive(idleCutoff: number): Promise<number> {
+    const row = await this.db.selectFrom('auth_tokens').select((eb) => eb.fn.countAll<number | string>().as('count')).where('last_seen_at', '>=', idleCutoff).executeTakeFirst();
+    return Number(row?.count ?? 0);
   }
 
   async deleteExpired(idleCutoff: number, createdCutoff: number): Promise<number> {

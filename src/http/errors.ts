@@ -24,7 +24,7 @@ export function sendError(reply: FastifyReply, status: number, message: string, 
 }
 
 /** One error handler for the whole app: known errors keep their status; everything else is a logged 500. */
-export function errorHandler(legacyStatus200: boolean) {
+export function errorHandler(legacyStatus200: boolean, onStoreUnavailable: (error: unknown) => void = () => {}) {
   return function handleError(this: unknown, error: FastifyError | DamsonError | Error, request: FastifyRequest, reply: FastifyReply) {
     if (error instanceof DamsonError) {
       reply.headers(error.headers);
@@ -35,6 +35,7 @@ export function errorHandler(legacyStatus200: boolean) {
     if (isStoreUnavailable(error)) {
       // Fail closed: the store comes back on its own, so the client is told to retry, not that Damson broke.
       request.log.warn({ err: error }, 'a store is unreachable; answered 503');
+      onStoreUnavailable(error);
       const unavailable = serviceUnavailable('A storage service is unavailable; try again shortly');
       reply.headers(unavailable.headers);
       return sendError(reply, unavailable.status, unavailable.message, legacyStatus200);

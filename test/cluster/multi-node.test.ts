@@ -236,5 +236,7 @@ describe('two API nodes and a worker on PostgreSQL, Redis and S3', { skip }, () 
     assert.equal((await get(nodeA.baseUrl, '/readyz')).status, 200);
     // Redis kept nothing on disk, so the old session is gone: a clean 401, not an error.
     assert.equal((await get(nodeA.baseUrl, '/services/profile', session)).status, 401);
+    const metrics = await (await get(nodeA.baseUrl, '/services/system/metrics', recovered)).text();
+    assert.ok(Number(/^damson_store_unavailable_total\{store="redis"\} (\d+)$/m.exec(metrics)?.[1]) >= 2, 'the outage shows in the metrics');
   });
 });

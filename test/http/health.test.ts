@@ -41,4 +41,23 @@ await forEachDialect((dialect) => {
       await api.close();
     }
   });
+  it('/services/system/metrics gives super users Prometheus text: requests by route, jobs, active sessions', async () => {
+    const admin = await createUser(server, { admin: true });
+    const plain = await createUser(server);
+    const adminSession = await login(server, admin.username, PASSWORD);
+    await server.app.inject({ method: 'GET', url: '/healthz' });
+    await server.app.inject({ method: 'GET', url: '/services/no-such-service' });
+    const response = await server.app.inject({ method: 'GET', url: '/services/system/metrics', headers: adminSession.cookieOnly });
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    const count = (pattern: RegExp) => Number(pattern.exec(response.body)?.[1] ?? Number.NaN);
+    assert.ok(count(/^damson_http_requests_total\{method="GET",route="\/healthz",status="200"\} (\d+)$/m) >= 1);
+    assert.ok(count(/^damson_http_requests_total\{method="GET",route="unmatched",status="404"\} (\d+)$/m) >= 1, 'unknown URLs share one series');
+    assert.match(response.body, /^damson_http_request_duration_seconds_bucket\{le="0\.05",method="GET",route="\/healthz"\} \d+$/m);
+    assert.equal(count(/^damson_jobs\{state="failed"\} (\d+)$/m), 0);
+    assert.ok(count(/^damson_active_sessions (\d+)$/m) >= 1, 'the admin session counts');
+    const plainSession = await login(server, plain.username, PASSWORD);
+    assert.equal((await server.app.inject({ method: 'GET', url: '/services/system/metrics', headers: plainSession.cookieOnly })).statusCode, 403);
+    assert.equal((await server.app.inject({ method: 'GET', url: '/services/system/metrics' })).statusCode, 401);
+  });
 });
