@@ -25,7 +25,6 @@ import { folderRoutes } from './http/routes/folders.js';
 import { searchRoutes } from './http/routes/search.js';
 import { sessionRoutes } from './http/routes/session.js';
 import { addSecurityHeaders } from './http/security-headers.js';
-import { JobStore } from './jobs/job-store.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { pingRedis } from './lib/redis.js';
 import { createAssetRuntime, createServices, openSharedStores } from './services.js';
@@ -81,8 +80,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const shared = await openSharedStores(config, app.log);
   const { auth, users } = createServices(database, config, clock, shared);
   const runtime = await createAssetRuntime(database, config, clock, app.log);
-  const jobs = new JobStore(database.db, database.dialect);
-  const { worker: _worker, close: _close, ...assetServices } = runtime;
+  const { jobs } = runtime;
+  const { jobs: _jobs, close: _close, ...assetServices } = runtime;
   const context: AppContext = { config, clock, database, auth, users, ...assetServices };
   app.decorate('damson', context);
   app.decorateRequest('principal', null);
@@ -92,7 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
   await app.register(fastifyMultipart, { limits: { fieldSize: BODY_LIMIT_BYTES, fields: 1000, parts: 2000 } });
 
-  const metrics = new Metrics({ jobsByState: () => jobs.countByState(), activeSessions: () => auth.activeSessions() });
+  const metrics = new Metrics({ jobsByState: () => jobs.counts(), activeSessions: () => auth.activeSessions() });
   metrics.observe(app);
   app.setErrorHandler(errorHandler(config.errorsAsHttp200, (error) => metrics.storeUnavailable(error)));
   app.setNotFoundHandler(notFoundHandler(config.errorsAsHttp200));
@@ -134,7 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Jobs start once the app is ready (not on an api-only node), and stop (finishing the ones in hand) before the
   // database closes.
   app.addHook('onReady', async () => {
-    if (config.role !== 'api') runtime.worker.start();
+    if (config.role !== 'api') await jobs.startWorking();
   });
   app.addHook('onClose', async () => {
     clearInterval(housekeeping);

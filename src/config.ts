@@ -41,6 +41,8 @@ export interface Config {
   workerConcurrency: number;
   /** How long a worker holds a job; if it dies, another worker takes the job over after this. */
   jobLeaseSeconds: number;
+  /** Seconds before a failed job's first retry; each later retry waits longer. */
+  jobRetrySeconds: number;
   /** Login sessions a user may hold at once (0 = no limit); a login beyond it ends that user's least recently used one. */
   maxSessionsPerUser: number;
   /** `api` serves HTTP only, `worker` runs background jobs only (and health checks), `all` does both. */
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): Config {
     toolTimeoutSeconds: parseInteger(read('DAMSON_TOOL_TIMEOUT_SECONDS'), 'DAMSON_TOOL_TIMEOUT_SECONDS', 120, 1, 24 * 3600, problems),
     workerConcurrency: parseInteger(read('DAMSON_WORKER_CONCURRENCY'), 'DAMSON_WORKER_CONCURRENCY', 2, 0, 64, problems),
     jobLeaseSeconds: parseInteger(read('DAMSON_JOB_LEASE_SECONDS'), 'DAMSON_JOB_LEASE_SECONDS', 600, 1, 24 * 3600, problems),
+    jobRetrySeconds: parseInteger(read('DAMSON_JOB_RETRY_SECONDS'), 'DAMSON_JOB_RETRY_SECONDS', 2, 1, 3600, problems),
     maxSessionsPerUser: parseInteger(read('DAMSON_MAX_SESSIONS_PER_USER'), 'DAMSON_MAX_SESSIONS_PER_USER', 0, 0, 10_000, problems),
     role: parseRole(read('DAMSON_ROLE'), problems),
     redisUrl: parseRedisUrl(read('DAMSON_REDIS_URL'), problems),

@@ -16,8 +16,9 @@ import { UserService } from './auth/user-service.js';
 import { UserStore } from './auth/user-store.js';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
-import { JobStore } from './jobs/job-store.js';
-import { DEFAULT_WORKER_OPTIONS, JobWorker } from './jobs/worker.js';
+import { type JobQueue, TableJobQueue } from './jobs/job-queue.js';
+import { PgBossJobQueue } from './jobs/pg-boss-queue.js';
+import { DEFAULT_WORKER_OPTIONS, type JobHandler } from './jobs/worker.js';
 import type { Clock } from './lib/clock.js';
 import { closeRedis, connectRedis, type RedisLogger, redisReady } from './lib/redis.js';
 import { EmbeddedMetadataReader } from './media/embedded-metadata.js';
@@ -82,7 +83,7 @@ export interface AssetRuntime {
   bulk: BulkService;
   processes: ProcessService;
   transfers: TransferService;
-  worker: JobWorker;
+  jobs: JobQueue;
   /** Stops the worker (finishing jobs in hand) and the metadata reader's processes. */
   close(): Promise<void>;
 }
@@ -114,19 +115,20 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
   const toolTimeoutMs = config.toolTimeoutSeconds * 1000;
   const embedded = new EmbeddedMetadataReader({ timeoutMs: toolTimeoutMs });
   const renditions = new RenditionService(database, blobs, join(config.dataDir, 'tmp'), clock, toolTimeoutMs);
-  const worker = new JobWorker(
-    new JobStore(database.db, database.dialect),
-    clock,
-    {
-      [RENDER_JOB]: {
-        run: (job) => renditions.renderStandard(job.assetId!, Number(job.payload.contentEtag)),
-        giveUp: (job, reason) => renditions.markFailed(job.assetId!, Number(job.payload.contentEtag), reason),
-      },
+  const handlers: Record<string, JobHandler> = {
+    [RENDER_JOB]: {
+      run: (job) => renditions.renderStandard(job.assetId!, Number(job.payload.contentEtag)),
+      giveUp: (job, reason) => renditions.markFailed(job.assetId!, Number(job.payload.contentEtag), reason),
     },
-    log,
-    { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, leaseMs: config.jobLeaseSeconds * 1000 },
-  );
-  const assets = new AssetService(database, clock, (path) => embedded.read(path), () => worker.notify());
+  };
+  const workerOptions = { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, leaseMs: config.jobLeaseSeconds * 1000 };
+  // PostgreSQL deployments share pg-boss; the embedded one keeps its jobs in a SQLite table.
+  const jobs: JobQueue =
+    database.dialect === 'postgres' && config.databaseUrl
+      ? new PgBossJobQueue(database.db, handlers, log, { ...workerOptions, connectionString: config.databaseUrl, schema: database.schema ?? 'public', retryDelaySeconds: config.jobRetrySeconds })
+      : new TableJobQueue(database.db, database.dialect, clock, handlers, log, { ...workerOptions, backoffMs: (attempt) => config.jobRetrySeconds * 1000 * 4 ** (attempt - 1) });
+  await jobs.init();
+  const assets = new AssetService(database, clock, (path) => embedded.read(path), jobs);
   const signer = await UrlSigner.load(database.db, clock, config.requestSecretMinutes * 60_000);
   const reindexed = await assets.reindexMissing();
   if (reindexed > 0) log.info({ reindexed }, 'indexed assets written before the search index existed');
@@ -143,9 +145,9 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
     bulk: new BulkService(assets, search, processes),
     processes,
     transfers: new TransferService(database, search, clock),
-    worker,
+    jobs,
     async close() {
-      await worker.stop();
+      await jobs.stop();
       await embedded.close();
     },
   };

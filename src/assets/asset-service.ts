@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { User } from '../auth/user-store.js';
 import type { Database } from '../db/schema.js';
 import type { DatabaseHandle } from '../db/database.js';
-import { JobStore } from '../jobs/job-store.js';
+import type { JobQueue } from '../jobs/job-queue.js';
 import type { Clock } from '../lib/clock.js';
 import { badRequest, conflict, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
@@ -53,7 +53,7 @@ export class AssetService {
     private readonly database: DatabaseHandle,
     private readonly clock: Clock,
     private readonly readEmbedded: EmbeddedMetadataSource,
-    private readonly onJobsQueued: () => void,
+    private readonly jobs: JobQueue,
   ) {}
 
   async get(id: string): Promise<Asset> {
@@ -126,9 +126,9 @@ export class AssetService {
         if (attempt >= attempts) throw conflict(`An asset already exists at ${asset.assetPath}`);
       }
       await this.reindex(trx, asset);
-      if (renderable) await new JobStore(trx, this.database.dialect).enqueue(RENDER_JOB, asset.id, { contentEtag: asset.contentEtag }, now);
+      if (renderable) await this.jobs.enqueue(trx, RENDER_JOB, asset.id, { contentEtag: asset.contentEtag });
     });
-    if (renderable) this.onJobsQueued();
+    if (renderable) this.jobs.notify();
     return asset;
   }
 
@@ -160,13 +160,13 @@ export class AssetService {
         renderable = isRenderable(asset.domain);
         asset.previewState = asset.thumbnailState = renderable ? 'pending' : 'no';
         asset.renditionError = null;
-        if (renderable) await new JobStore(trx, this.database.dialect).enqueue(RENDER_JOB, asset.id, { contentEtag: asset.contentEtag }, now);
+        if (renderable) await this.jobs.enqueue(trx, RENDER_JOB, asset.id, { contentEtag: asset.contentEtag });
       }
       await assets.update(asset);
       await this.reindex(trx, asset);
       return asset;
     });
-    if (renderable) this.onJobsQueued();
+    if (renderable) this.jobs.notify();
     return updated;
   }
 

@@ -11,6 +11,8 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   dialect: DialectName;
+  /** PostgreSQL: the schema Damson's tables are in (the connection's current schema). */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   try {
     const schema = handle.dialect === 'postgres' ? await currentSchema(handle.db) : undefined;
     await migrateToLatest(handle.db as Kysely<unknown>, handle.dialect, schema);
+    if (schema) handle.schema = schema;
   } catch (error) {
     await handle.close();
     throw error;

@@ -9,7 +9,7 @@ import type { AssetRuntime } from '../services.js';
  * What route modules are given: configuration and the services they call (plus the asset store and blob store
  * for the read-only download paths). Routes never run queries of their own.
  */
-export interface AppContext extends Omit<AssetRuntime, 'worker' | 'close'> {
+export interface AppContext extends Omit<AssetRuntime, 'jobs' | 'close'> {
   config: Config;
   clock: Clock;
   database: DatabaseHandle;

@@ -169,18 +169,20 @@ describe('two API nodes and a worker on PostgreSQL, Redis and S3', { skip }, () 
     const { id } = (await created.json()) as { id: string };
 
     // No worker yet: the API nodes do not render (their role is api), the job waits in the queue.
-    const state = () => withDatabase(async (client) => (await client.query<{ state: string; attempts: number }>('SELECT state, attempts FROM jobs WHERE asset_id = $1', [id])).rows[0]);
+    // The job as pg-boss (the queue on PostgreSQL) sees it: created, active, retry, completed or failed.
+    const state = () =>
+      withDatabase(async (client) => (await client.query<{ state: string; attempts: number }>("SELECT state, retry_count + 1 AS attempts FROM job WHERE data->>'assetId' = $1", [id])).rows[0]);
     await sleep(1500);
-    assert.equal((await state())?.state, 'queued');
+    assert.equal((await state())?.state, 'created');
 
     // A worker takes the job and is killed in the middle of it.
     const doomed = await startNode('worker');
-    for (let waited = 0; (await state())?.state !== 'running'; waited += 50) {
+    for (let waited = 0; (await state())?.state !== 'active'; waited += 50) {
       assert.ok(waited < 30_000, 'the worker never started the job');
       await sleep(50);
     }
     await stopNode(doomed);
-    assert.equal((await state())?.state, 'running', 'the job was still in hand when the worker died');
+    assert.equal((await state())?.state, 'active', 'the job was still in hand when the worker died');
 
     // A new worker takes it over once the dead one's lease has run out, and finishes it.
     worker = await startNode('worker');
@@ -192,7 +194,7 @@ describe('two API nodes and a worker on PostgreSQL, Redis and S3', { skip }, () 
       hit = search.hits[0];
     }
     const job = await state();
-    assert.equal(job?.state, 'done');
+    assert.equal(job?.state, 'completed');
     assert.ok((job?.attempts ?? 0) >= 2, 'the job ran again after the first worker died');
 
     const original = await get(nodeB.baseUrl, new URL(hit!.originalUrl).pathname, session);
