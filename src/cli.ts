@@ -6,7 +6,10 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { systemClock } from './lib/clock.js';
 import { DamsonError } from './lib/errors.js';
-import { createServices, openSharedStores } from './services.js';
+import pino from 'pino';
+import { StorageCheck } from './assets/storage-check.js';
+import { RENDER_JOB } from './renditions/rendition-service.js';
+import { createBlobStore, createJobQueue, createServices, openSharedStores } from './services.js';
 import { DAMSON_VERSION } from './version.js';
 
 const USAGE = `Usage: damson <command>
@@ -19,6 +22,9 @@ const USAGE = `Usage: damson <command>
   user disable NAME                       disable a user; ends the user's sessions and API tokens
   user enable NAME                        enable a disabled user
   user list                               list users
+  fsck [--repair]                         check that the database and the file store agree: report files no
+                                          asset uses and assets whose files are gone; --repair removes the
+                                          former (older than an hour) and makes missing previews again
   version                                 print the version
 
 Configuration comes from DAMSON_* environment variables (see README).`;
@@ -36,6 +42,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return 0;
       case 'user':
         return await userCommand(rest, loadConfig());
+      case 'fsck':
+        return await fsck(rest, loadConfig());
       case 'version':
       case '--version':
         console.log(DAMSON_VERSION);
@@ -162,6 +170,41 @@ async function userCommand(args: string[], config: Config): Promise<number> {
     await database.close();
   }
 }
+
+/** `damson fsck [--repair]`: exit 0 when the database and the blob store agree (after repair), 1 when not. */
+async function fsck(args: string[], config: Config): Promise<number> {
+  const { values } = parseArgs({ args, options: { repair: { type: 'boolean', default: false } } });
+  const database = await openDatabase(config);
+  const blobs = createBlobStore(config, systemClock);
+  // Only to queue previews again: this process runs no job.
+  const notHere = { run: async () => Promise.reject(new Error('fsck runs no jobs')) };
+  const jobs = createJobQueue(database, config, systemClock, { [RENDER_JOB]: notHere }, silentLogger);
+  try {
+    await blobs.init();
+    await jobs.init();
+    const report = await new StorageCheck(database, blobs, jobs, systemClock).run({ repair: values.repair });
+    console.log(`${report.blobs} stored files, ${report.referenced} referenced by assets, versions and previews.`);
+    const orphans = report.orphans.length;
+    if (orphans > 0) console.log(`${orphans} stored file(s) no asset uses${values.repair ? `: removed ${report.repaired.orphansRemoved}` : ' (--repair removes them)'}.`);
+    for (const entry of report.missing) {
+      console.log(`missing ${entry.kind}${entry.detail ? ` (${entry.detail})` : ''} of ${entry.assetPath} [${entry.assetId}]: ${entry.key}`);
+    }
+    const missingRenditions = report.missing.filter((entry) => entry.kind === 'rendition').length;
+    if (missingRenditions > 0) {
+      console.log(values.repair ? `Queued previews again for ${report.repaired.renditionsRequeued} asset(s).` : `${missingRenditions} missing preview file(s): --repair makes them again.`);
+    }
+    const lost = report.missing.length - missingRenditions;
+    if (lost > 0) console.log(`${lost} original or version file(s) are gone: restore them from a backup (the name of each is its SHA-256).`);
+    const clean = lost === 0 && (values.repair || (orphans === 0 && missingRenditions === 0));
+    console.log(clean ? 'OK.' : 'Problems found.');
+    return clean ? 0 : 1;
+  } finally {
+    await jobs.stop();
+    await database.close();
+  }
+}
+
+const silentLogger = pino({ level: 'silent' });
 
 /** The password from standard input: typed twice without echo on a terminal, else the first line of the input. */
 async function readPassword(): Promise<string> {

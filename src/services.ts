@@ -89,7 +89,7 @@ export interface AssetRuntime {
 }
 
 /** Files in S3-compatible object storage when configured (shared by every node), else under the data directory. */
-function createBlobStore(config: Config, clock: Clock): AssetRuntime['blobs'] {
+export function createBlobStore(config: Config, clock: Clock): AssetRuntime['blobs'] {
   if (!config.s3) return new FsBlobStore(config.dataDir);
   const { accessKeyId, secretAccessKey, endpoint, ...s3 } = config.s3;
   return new S3BlobStore({
@@ -99,6 +99,16 @@ function createBlobStore(config: Config, clock: Clock): AssetRuntime['blobs'] {
     localTmpDir: join(config.dataDir, 'tmp'),
     clock,
   });
+}
+
+/** PostgreSQL deployments share pg-boss; the embedded one keeps its jobs in a SQLite table. */
+export function createJobQueue(database: DatabaseHandle, config: Config, clock: Clock, handlers: Record<string, JobHandler>, log: FastifyBaseLogger): JobQueue {
+  const workerOptions = { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, leaseMs: config.jobLeaseSeconds * 1000 };
+  if (database.dialect === 'postgres' && config.databaseUrl) {
+    return new PgBossJobQueue(database.db, handlers, log, { ...workerOptions, connectionString: config.databaseUrl, schema: database.schema ?? 'public', retryDelaySeconds: config.jobRetrySeconds });
+  }
+  const backoffMs = (attempt: number) => config.jobRetrySeconds * 1000 * 4 ** (attempt - 1);
+  return new TableJobQueue(database.db, database.dialect, clock, handlers, log, { ...workerOptions, backoffMs });
 }
 
 /**
@@ -121,12 +131,7 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
       giveUp: (job, reason) => renditions.markFailed(job.assetId!, Number(job.payload.contentEtag), reason),
     },
   };
-  const workerOptions = { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, leaseMs: config.jobLeaseSeconds * 1000 };
-  // PostgreSQL deployments share pg-boss; the embedded one keeps its jobs in a SQLite table.
-  const jobs: JobQueue =
-    database.dialect === 'postgres' && config.databaseUrl
-      ? new PgBossJobQueue(database.db, handlers, log, { ...workerOptions, connectionString: config.databaseUrl, schema: database.schema ?? 'public', retryDelaySeconds: config.jobRetrySeconds })
-      : new TableJobQueue(database.db, database.dialect, clock, handlers, log, { ...workerOptions, backoffMs: (attempt) => config.jobRetrySeconds * 1000 * 4 ** (attempt - 1) });
+  const jobs = createJobQueue(database, config, clock, handlers, log);
   await jobs.init();
   const assets = new AssetService(database, clock, (path) => embedded.read(path), jobs);
   const signer = await UrlSigner.load(database.db, clock, config.requestSecretMinutes * 60_000);

@@ -45,6 +45,10 @@ export interface BlobStore {
   size(key: string): Promise<number | undefined>;
   /** A path on local disk holding the blob, for tools that need one; `release` when done. */
   localCopy(key: string): Promise<{ path: string; release(): Promise<void> }>;
+  /** Every blob in the store, with when it was written (for `damson fsck`). */
+  list(): AsyncIterable<{ key: string; modifiedAt: number }>;
+  /** Deletes one blob; a missing one is not an error. */
+  remove(key: string): Promise<void>;
   /** Removes every blob whose key `isReferenced` denies, and any leftover temporary files. */
   collectGarbage(isReferenced: (key: string) => Promise<boolean>): Promise<{ removed: number }>;
 }

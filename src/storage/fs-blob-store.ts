@@ -95,6 +95,22 @@ export class FsBlobStore implements BlobStore {
     return { path: this.pathOf(key), release: async () => {} };
   }
 
+  async *list(): AsyncIterable<{ key: string; modifiedAt: number }> {
+    for (const first of await safeReaddir(this.blobDir)) {
+      for (const second of await safeReaddir(join(this.blobDir, first))) {
+        for (const name of await safeReaddir(join(this.blobDir, first, second))) {
+          if (!KEY_PATTERN.test(name)) continue;
+          const info = await stat(join(this.blobDir, first, second, name)).catch(() => undefined);
+          if (info) yield { key: name, modifiedAt: info.mtimeMs };
+        }
+      }
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
   async collectGarbage(isReferenced: (key: string) => Promise<boolean>): Promise<{ removed: number }> {
     let removed = 0;
     for (const name of await readdir(this.tmpDir)) {

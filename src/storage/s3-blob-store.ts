@@ -207,6 +207,22 @@ export class S3BlobStore implements BlobStore {
    * Removes unreferenced blobs, local temporary files and abandoned multipart uploads, each only once older than
    * the grace period: younger ones may belong to work still in progress here or on another node.
    */
+  async *list(): AsyncIterable<{ key: string; modifiedAt: number }> {
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.blobPrefix, ContinuationToken: continuationToken }));
+      for (const object of page.Contents ?? []) {
+        const key = object.Key ? this.blobKeyOf(object.Key) : undefined;
+        if (key) yield { key, modifiedAt: object.LastModified?.getTime() ?? 0 };
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.deleteObjects([this.objectKey(key)]);
+  }
+
   async collectGarbage(isReferenced: (key: string) => Promise<boolean>): Promise<{ removed: number }> {
     const cutoff = this.clock.now() - this.graceMs;
     let removed = 0;

@@ -145,6 +145,24 @@ describe('S3BlobStore against s3rver', () => {
     assert.deepEqual(await tmpFiles(store), []);
   });
 
+  test('list names every blob under the prefix once; remove deletes one and tolerates a missing one', async () => {
+    const store = await newStore({ prefix: 'listing/' });
+    const keys = [];
+    for (let n = 0; n < 3; n += 1) keys.push((await store.put(streamOf(randomBytes(1000 + n)))).key);
+    const listed = async () => {
+      const found: string[] = [];
+      for await (const blob of store.list()) {
+        assert.ok(blob.modifiedAt > Date.now() - 60 * 60 * 1000, 'modifiedAt is when it was written');
+        found.push(blob.key);
+      }
+      return found.sort();
+    };
+    assert.deepEqual(await listed(), [...keys].sort());
+    await store.remove(keys[0]!);
+    await store.remove(keys[0]!);
+    assert.deepEqual(await listed(), keys.slice(1).sort());
+  });
+
   test('ranged reads return exactly the requested bytes, end inclusive', async () => {
     const store = await newStore();
     const bytes = randomBytes(9 * MiB);
