@@ -41,7 +41,7 @@ export class AssetDetail {
     try {
       this.fieldInfo ??= this.api.get<FieldInfo>('services/fieldinfo');
       const [answer, fieldInfo, history] = await Promise.all([
-        this.api.get<SearchResult>('services/search', { q: `id:${id}`, num: 1, metadataToReturn: 'all', returnHighlightedText: false }),
+        this.api.get<SearchResult>('services/search', { q: `id:"${id}"`, num: 1, metadataToReturn: 'all', returnHighlightedText: false }),
         this.fieldInfo,
         this.api.get<{ hits: Array<{ usageStatsRecord: { logDate: number; userName: string; action: string }; hit: Hit }> }>('services/asset/history', { id, detailLevel: 1 }).catch(() => ({ hits: [] })),
       ]);

@@ -152,7 +152,7 @@ export class Results {
     this.pollTimer = window.setTimeout(async () => {
       this.polls += 1;
       try {
-        const answer = await this.api.get<SearchResult>('services/search', { q: `id:(${waiting.slice(0, 100).join(' OR ')})`, num: 100, metadataToReturn: GRID_FIELDS });
+        const answer = await this.api.get<SearchResult>('services/search', { q: `id:(${waiting.slice(0, 100).map((id) => `"${id}"`).join(' OR ')})`, num: 100, metadataToReturn: GRID_FIELDS });
         if (generation !== this.generation) return;
         for (const hit of answer.hits) {
           const item = this.grid.querySelector(`li[data-id="${CSS.escape(hit.id)}"]`);
