@@ -1,4 +1,4 @@
-import { METHODS } from 'node:http';
+import { createServer, METHODS, type ServerOptions } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
@@ -56,6 +56,20 @@ function fastifyTrustProxy(setting: Config['trustProxy']): boolean | string[] | 
   return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
 }
 
+/**
+ * A request that trickles in (headers or body) slower than the request timeout allows gets 408; Node checks the
+ * timeouts every `connectionsCheckingInterval`, so that is a second rather than the default thirty.
+ */
+function slowClientLimits(config: Config): ServerOptions {
+  const requestTimeout = config.requestTimeoutSeconds * 1000;
+  return {
+    requestTimeout,
+    // Real clients send their headers in one go.
+    headersTimeout: Math.min(30_000, config.idleTimeoutSeconds * 1000, requestTimeout || Number.MAX_SAFE_INTEGER),
+    connectionsCheckingInterval: 1000,
+  };
+}
+
 /** Builds the whole application from configuration. `main` and the tests build it the same way. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
@@ -72,6 +86,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Errors raised before routing (a path with invalid percent-encoding) get the same JSON body.
     frameworkErrors: (error, _request, reply) => sendError(reply, 400, `Malformed request: ${error.message}`, config.errorsAsHttp200),
     forceCloseConnections: 'idle',
+    // Slow clients must not hold the server: no byte for this long closes the connection.
+    connectionTimeout: config.idleTimeoutSeconds * 1000,
+    serverFactory: (handler) => createServer(slowClientLimits(config), handler),
   });
   // Every standard method is routable, so an unexpected one meets the same auth rules and a clear 405.
   for (const method of METHODS) {

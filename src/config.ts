@@ -45,6 +45,10 @@ export interface Config {
   jobRetrySeconds: number;
   /** Login sessions a user may hold at once (0 = no limit); a login beyond it ends that user's least recently used one. */
   maxSessionsPerUser: number;
+  /** A connection on which nothing moves for this long is closed (slow or vanished clients). */
+  idleTimeoutSeconds: number;
+  /** The longest a request may take to arrive in full, headers and body (0 = no limit). */
+  requestTimeoutSeconds: number;
   /** `api` serves HTTP only, `worker` runs background jobs only (and health checks), `all` does both. */
   role: 'api' | 'worker' | 'all';
   /** `redis://…`: sessions, API tokens and login throttling live in Redis, shared by every node. */
@@ -116,6 +120,8 @@ export function loadConfig(env: Env = process.env): Config {
     jobLeaseSeconds: parseInteger(read('DAMSON_JOB_LEASE_SECONDS'), 'DAMSON_JOB_LEASE_SECONDS', 600, 1, 24 * 3600, problems),
     jobRetrySeconds: parseInteger(read('DAMSON_JOB_RETRY_SECONDS'), 'DAMSON_JOB_RETRY_SECONDS', 2, 1, 3600, problems),
     maxSessionsPerUser: parseInteger(read('DAMSON_MAX_SESSIONS_PER_USER'), 'DAMSON_MAX_SESSIONS_PER_USER', 0, 0, 10_000, problems),
+    idleTimeoutSeconds: parseInteger(read('DAMSON_IDLE_TIMEOUT_SECONDS'), 'DAMSON_IDLE_TIMEOUT_SECONDS', 60, 1, 24 * 3600, problems),
+    requestTimeoutSeconds: parseInteger(read('DAMSON_REQUEST_TIMEOUT_SECONDS'), 'DAMSON_REQUEST_TIMEOUT_SECONDS', 3600, 0, 7 * 24 * 3600, problems),
     role: parseRole(read('DAMSON_ROLE'), problems),
     redisUrl: parseRedisUrl(read('DAMSON_REDIS_URL'), problems),
     redisKeyPrefix: parseRedisPrefix(read('DAMSON_REDIS_PREFIX'), problems),

@@ -8,6 +8,6 @@ it('asset ids are 22 letters and digits, unique, and safe to write unquoted in a
   assert.equal(ids.size, 20_000);
   for (const id of ids) {
     assert.match(id, /^[A-Za-z0-9]{22}$/);
-    assert.deepEqual(parseQuery(`id:${id}`), { kind: 'term', field: 'id', value: id, phrase: false, pattern: false, fuzzy: false });
+    assert.deepEqual(parseQuery(`id:${id}`, Date.now()), { kind: 'term', field: 'id', value: id, phrase: false, pattern: false, fuzzy: false });
   }
 });
