@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DamsonError, serviceUnavailable } from '../lib/errors.js';
-import { isStoreUnavailable } from '../lib/unavailable.js';
+import { isOutOfSpace, isStoreUnavailable } from '../lib/unavailable.js';
 
 export interface ErrorBody {
   errorcode: number;
@@ -32,6 +32,10 @@ export function errorHandler(legacyStatus200: boolean, onStoreUnavailable: (erro
     }
     const fastifyError = error as FastifyError;
     if (fastifyError.validation) return sendError(reply, 400, fastifyError.message, legacyStatus200);
+    if (isOutOfSpace(error)) {
+      request.log.error({ err: error }, 'out of disk space; answered 507');
+      return sendError(reply, 507, 'The server is out of storage space; nothing was stored', legacyStatus200);
+    }
     if (isStoreUnavailable(error)) {
       // Fail closed: the store comes back on its own, so the client is told to retry, not that Damson broke.
       request.log.warn({ err: error }, 'a store is unreachable; answered 503');

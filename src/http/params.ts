@@ -4,6 +4,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { isTruthyWord } from '../config.js';
 import { badRequest } from '../lib/errors.js';
+import { isOutOfSpace } from '../lib/unavailable.js';
 
 /**
  * A service's parameters, merged from the query string and the body (urlencoded, multipart or JSON), since real
@@ -110,6 +111,8 @@ export class ParamCollector {
  * own, and the plugin's carry a status); the client gets a 400 saying what was wrong.
  */
 export function asMultipartError(error: unknown): unknown {
+  // A full disk while staging the file is the server's problem (507), not a malformed body.
+  if (isOutOfSpace(error)) return error;
   if (error instanceof Error && error.constructor === Error && typeof (error as { statusCode?: unknown }).statusCode !== 'number') {
     return badRequest(`Malformed multipart body: ${error.message}`);
   }

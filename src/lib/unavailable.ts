@@ -32,3 +32,12 @@ export function isStoreUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/** The disk (or the database's disk) is full: 507, and nothing half-written is kept. */
+export function isOutOfSpace(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const { code } = current as { code?: unknown };
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || code === '53100') return true;
+  }
+  return false;
+}
