@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { runIngestBenchmark } from './ingest.js';
 import { runMemoryBenchmark } from './memory.js';
 import { runSearchBenchmark } from './search.js';
+import { runAuthBenchmark, runClusterBenchmark } from './throughput.js';
 import { type BenchmarkReport, envInteger, FIGURE_HEADERS, figureCells, formatNumber, machineFacts, printReport } from './lib/report.js';
 
 export interface BenchmarkEntry {
@@ -64,6 +65,30 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     settings: [],
     onlyWhenNamed: true,
     run: async () => (await runSearchBenchmark({ assets: 1_000_000, measureSeconds: envInteger('BENCH_SEARCH_SECONDS', 480, 1, 86_400) })).report,
+  },
+  {
+    id: 'auth',
+    title: 'Throughput: authentication overhead against bare Fastify',
+    settings: [
+      { name: 'BENCH_THROUGHPUT_SECONDS', fallback: '5', meaning: '`auth` and `cluster`: measured seconds of each run of a case (one request kind against one server set-up)' },
+      { name: 'BENCH_THROUGHPUT_WARMUP_S', fallback: '1', meaning: '`auth` and `cluster`: seconds of unmeasured load before each measured run' },
+      { name: 'BENCH_THROUGHPUT_CONNECTIONS', fallback: '10', meaning: '`auth` and `cluster`: keep-alive connections of each load generator (autocannon, pipelining 1)' },
+      { name: 'BENCH_THROUGHPUT_ROUNDS', fallback: '2', meaning: '`auth` and `cluster`: runs of every case, in alternating order; rates are means over them, latencies percentiles over all their answers' },
+      { name: 'BENCH_THROUGHPUT_TIMEOUT_S', fallback: '120 + rounds × cases × (seconds + warm-up + 10)', meaning: 'hard time limit of the `auth` and of the `cluster` benchmark' },
+    ],
+    run: () => runAuthBenchmark(),
+  },
+  {
+    id: 'cluster',
+    title: 'Throughput: one Damson API node against two (PostgreSQL + Redis)',
+    settings: [
+      {
+        name: 'BENCH_CLUSTER_DATABASE_URL',
+        fallback: 'BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres',
+        meaning: 'the PostgreSQL the `cluster` benchmark needs, used in a schema of its own that is dropped afterwards (Redis is a private redis-server it starts)',
+      },
+    ],
+    run: () => runClusterBenchmark(),
   },
 ];
 
@@ -232,8 +257,9 @@ function document(facts: Record<string, string>, sections: string[], outcomes: M
     '## How to run',
     '',
     '```sh',
-    'npm run bench                                  # every benchmark but search-1m (about 5 minutes), rewrites BENCHMARKS.md',
+    'npm run bench                                  # every benchmark but search-1m (about 8 minutes), rewrites BENCHMARKS.md',
     'BENCH_ONLY=memory npm run bench                # some of them; the other sections are kept',
+    'BENCH_ONLY=auth,cluster npm run bench          # throughput under load (autocannon); cluster needs PostgreSQL and redis-server',
     'BENCH_ONLY=search-1m npm run bench             # search on 1,000,000 assets (about 25 minutes)',
     'node --import tsx bench/ingest.ts              # one benchmark, printed only',
     'BENCH_INGEST_COUNT=96 BENCH_MEMORY_MB=4096 npm run bench    # bigger, steadier runs',

@@ -9,6 +9,9 @@ import { rm } from 'node:fs/promises';
  */
 const directories = new Set<string>();
 const children = new Set<ChildProcess>();
+const asyncCleanups = new Set<() => Promise<unknown>>();
+/** How long Ctrl-C waits for asynchronous cleanups (dropping a benchmark's database schema) before exiting anyway. */
+const SIGNAL_CLEANUP_MS = 10_000;
 let installed = false;
 
 function installOnce(): void {
@@ -22,9 +25,23 @@ function installOnce(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       process.stderr.write(`\n${signal}: stopping child processes and removing temporary files\n`);
-      process.exit(130);
+      // Children first, so that nothing holds a lock an asynchronous cleanup (DROP SCHEMA) waits for.
+      for (const child of children) killGroup(child, 'SIGKILL');
+      const pending = [...asyncCleanups].map((work) => work().catch(() => undefined));
+      const timer = new Promise((resolve) => setTimeout(resolve, SIGNAL_CLEANUP_MS).unref());
+      void Promise.race([Promise.all(pending), timer]).finally(() => process.exit(130));
     });
   }
+}
+
+/**
+ * Registers asynchronous cleanup work (dropping a database schema) to run on Ctrl-C, SIGTERM or SIGHUP, which
+ * the synchronous 'exit' hook cannot do; returns the function that unregisters it once the work is done normally.
+ */
+export function trackCleanup(work: () => Promise<unknown>): () => void {
+  installOnce();
+  asyncCleanups.add(work);
+  return () => asyncCleanups.delete(work);
 }
 
 /** Registers a temporary directory for removal at exit; `removeDirectory` removes it sooner. */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { killGroup, trackChild } from './cleanup.js';
+import { killGroup, trackChild, trackCleanup } from './cleanup.js';
 
 /** Damson's entry point, run from source exactly as the tests and an operator run it. */
 export const DAMSON_MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
@@ -175,7 +175,8 @@ export interface BenchDatabase {
 
 /**
  * SQLite unless BENCH_DATABASE_URL names a PostgreSQL database. There, each run gets a schema of its own (the
- * connection's search_path points at it) that is dropped afterwards, so nothing in the database is touched.
+ * connection's search_path points at it) that is dropped afterwards, also on Ctrl-C, so nothing in the database
+ * is touched.
  */
 export async function benchDatabase(databaseUrl = process.env.BENCH_DATABASE_URL): Promise<BenchDatabase> {
   if (!databaseUrl) return { url: undefined, label: 'SQLite', drop: async () => {} };
@@ -183,10 +184,15 @@ export async function benchDatabase(databaseUrl = process.env.BENCH_DATABASE_URL
   const schema = `damson_bench_${process.pid}_${Date.now()}`;
   await withClient(databaseUrl, (client) => client.query(`CREATE SCHEMA "${schema}"`));
   url.searchParams.set('options', `-c search_path=${schema}`);
+  const drop = () => withClient(databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).then(() => undefined);
+  const untrack = trackCleanup(drop);
   return {
     url: url.href,
     label: `PostgreSQL (${url.host}${url.pathname})`,
-    drop: () => withClient(databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).then(() => undefined),
+    drop: async () => {
+      await drop();
+      untrack();
+    },
   };
 }
 

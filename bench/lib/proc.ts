@@ -67,3 +67,18 @@ export function ownCpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
 }
+
+/** CPU seconds (user + system, all threads) used so far by one process; undefined once it is gone. */
+export function processCpuSeconds(pid: number): number | undefined {
+  return statOf(pid)?.cpuSeconds;
+}
+
+/** The machine's CPU time so far, summed over its cores, in seconds: all of it and the busy part (not idle or iowait). */
+export function machineCpuSeconds(): { total: number; busy: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  // cpu user nice system idle iowait irq softirq steal (guest time is already inside user and nice).
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return { total: total / TICKS_PER_SECOND, busy: (total - idle) / TICKS_PER_SECOND };
+}
