@@ -14,7 +14,8 @@ const SEARCH_ONLY_FIELDS: Record<string, FieldDefinition> = {
 };
 
 export function searchableField(name: string): FieldDefinition | undefined {
-  return SEARCH_ONLY_FIELDS[name] ?? fieldDefinition(name);
+  // Own properties only: `constructor` or `__proto__` (a sort or a query field) must not find Object's.
+  return (Object.hasOwn(SEARCH_ONLY_FIELDS, name) ? SEARCH_ONLY_FIELDS[name] : undefined) ?? fieldDefinition(name);
 }
 
 /**
@@ -41,6 +42,8 @@ function convert(node: Node, inheritedField: string | undefined, depth: number, 
   if ('term_min' in node) return rangeNode(node, inheritedField, now);
   if ('term' in node) return termNode(node, inheritedField, now);
   const binary = node as BinaryNode;
+  // The grammar accepts a lone operator (`AND`, `OR`, `&&`) as a node with nothing to operate on.
+  if (!binary.left) throw badRequest(`Query syntax error: ${JSON.stringify(binary.operator ?? binary.start ?? '')} has no term to apply to`);
   const field = binary.field && binary.field !== IMPLICIT ? binary.field : inheritedField;
   const left = convert(binary.left, field, depth + 1, now);
   const first: QueryNode = binary.start === 'NOT' ? { kind: 'not', child: left } : left;
