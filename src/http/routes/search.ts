@@ -43,7 +43,8 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
 
 function fromParams(params: Params): { request: SearchRequest; metadataToReturn: readonly string[] | undefined } {
   const facets = params.list('facets');
-  const selections: Record<string, string[]> = {};
+  // Without a prototype, so that a facet named `constructor` or `toString` finds no inherited "selection".
+  const selections: Record<string, string[]> = Object.create(null);
   for (const name of params.names()) {
     const match = /^facet\.(.+)\.selection$/.exec(name);
     if (match) selections[match[1]!] = params.list(name);
@@ -82,10 +83,14 @@ function jsonSearch(request: FastifyRequest): { request: SearchRequest; metadata
   const queryString = body.query?.QueryStringQuery?.queryString;
   if (queryString !== undefined && typeof queryString !== 'string') throw badRequest('query.QueryStringQuery.queryString must be a string');
   const sort: SortField[] = Array.isArray(body.sorting)
-    ? body.sorting.map((entry) => ({ ...parseSort(String(entry.field ?? ''))[0]!, descending: entry.descending === true }))
+    ? body.sorting.map((entry: unknown) => {
+        if (entry === null || typeof entry !== 'object') throw badRequest('Each sorting entry must be an object such as {"field": "name", "descending": false}');
+        const { field, descending } = entry as { field?: unknown; descending?: unknown };
+        return { ...parseSort(String(field ?? ''))[0]!, descending: descending === true };
+      })
     : parseSort(undefined);
   const facets: string[] = [];
-  const selections: Record<string, string[]> = {};
+  const selections: Record<string, string[]> = Object.create(null);
   for (const [name, facet] of Object.entries(body.facets ?? {})) {
     const field = typeof facet?.field === 'string' ? facet.field : name;
     facets.push(field);
