@@ -62,12 +62,20 @@ export interface FileHandling {
   maxFileBytes: number;
 }
 
+/**
+ * How much of a multipart part is buffered before the parser waits for its reader. Busboy reads past a part it
+ * skips (one without a Content-Disposition, say) with nobody listening; when such a part ends in the same chunk
+ * that filled this buffer, the parser is never asked for more and the request hangs without an answer. A socket
+ * read delivers at most 64 KiB, so above that no request over HTTP can get there; memory per upload stays bounded.
+ */
+const PART_BUFFER_BYTES = 1024 * 1024;
+
 export async function readParams(request: FastifyRequest, files?: FileHandling): Promise<Params> {
   const collector = new ParamCollector();
   collector.addObject(request.query);
   if (request.isMultipart()) {
     try {
-      const parts = request.parts(files ? { limits: { fileSize: files.maxFileBytes, files: 1 } } : undefined);
+      const parts = request.parts({ fileHwm: PART_BUFFER_BYTES, ...(files ? { limits: { fileSize: files.maxFileBytes, files: 1 } } : {}) });
       for await (const part of parts) {
         if (part.type === 'field') collector.add(part.fieldname, part.value);
         else if (files) await files.onFile(part);
@@ -89,7 +97,7 @@ export class ParamCollector {
   add(name: string, value: unknown): void {
     for (const item of Array.isArray(value) ? value : [value]) {
       if (item === undefined || item === null) continue;
-      const text = typeof item === 'string' ? item : typeof item === 'object' ? JSON.stringify(item) : String(item);
+      const text = typeof item === 'string' ? item : typeof item === 'object' ? nestedJson(name, item) : String(item);
       const existing = this.values.get(name);
       if (existing) existing.push(text);
       else this.values.set(name, [text]);
@@ -103,6 +111,17 @@ export class ParamCollector {
 
   toParams(): Params {
     return new Params(this.values);
+  }
+}
+
+/** A JSON body's object or array value, as the JSON text a service parses again (`metadata`). */
+function nestedJson(name: string, value: object): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    // A body of a few hundred thousand nested brackets parses, but writing it back out overflows the stack.
+    if (error instanceof RangeError) throw badRequest(`Parameter ${name.slice(0, 100)} is nested too deeply`);
+    throw error;
   }
 }
 
