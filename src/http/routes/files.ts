@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Asset } from '../../assets/asset-store.js';
 import { baseNameOf } from '../../assets/paths.js';
 import { badRequest, DamsonError, notFound } from '../../lib/errors.js';
+import { UnreadableMediaError } from '../../media/errors.js';
 import { DEFAULT_PREVIEW_BOUNDS, parsePreviewSpec } from '../../media/preview-spec.js';
 import { defaultPreviewName, THUMBNAIL } from '../../renditions/rendition-service.js';
 import type { AppContext } from '../context.js';
@@ -55,7 +56,11 @@ export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
     const custom = parsePreviewSpec(requested, DEFAULT_PREVIEW_BOUNDS);
     if (!custom) throw badRequest(`Unsupported preview "${requested.slice(0, 100)}": use maxWidth_N_maxHeight_M[_quality_Q].jpg, .png or .webp (at most ${DEFAULT_PREVIEW_BOUNDS.maxDimension} pixels)`);
     if (asset.domain !== 'image' || !asset.blobKey) throw notFound('Custom previews are made for images only');
-    const rendition = await ctx.renditions.customPreview(asset, custom);
+    const rendition = await ctx.renditions.customPreview(asset, custom).catch((error: unknown) => {
+      // A file that is not really an image (a truncated or mislabelled upload): as for a failed standard preview.
+      if (error instanceof UnreadableMediaError) throw notFound(`No preview: rendering failed (${error.message.split('\n')[0]!.slice(0, 200)})`);
+      throw error;
+    });
     return sendBlob(request, reply, ctx.blobs, {
       key: rendition.blobKey,
       size: rendition.fileSize,
