@@ -15,7 +15,7 @@
  *      - HTTP: GET /services/search (num=50, metadataToReturn=all: the full hit shaping is part of the cost);
  *      - service: Damson's SearchService in this process on its own connection to the same database (parsing,
  *        query building, SQL, rows to assets; no HTTP, auth, hit shaping or JSON);
- *      - raw SQL: the very statements SearchService sends for that query (recorded once, without running them),
+ *      - raw SQL: the very statements SearchService sends for that query (recorded once, while the service runs it),
  *        executed with the driver alone (better-sqlite3 / pg), each timed, so the split between COUNT(*), the
  *        page (ORDER BY + LIMIT) and the facets shows where the time goes.
  * 4. A short pass with 4 concurrent HTTP clients shows how the server shares its one event loop.
@@ -178,10 +178,11 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
     const service = new SearchService(serviceHandle, systemClock);
     raw = await openRawExecutor(serviceHandle.dialect, dataDir, database.url);
     const rawSql = raw;
-    const recorder = recordingDatabase(serviceHandle.dialect);
+    // The statements run on the real data as they are recorded: the page's plan depends on the count's answer.
+    const recorder = recordingDatabase(serviceHandle.dialect, serviceHandle.db);
     const recordingService = new SearchService(recorder.handle, systemClock);
     const statementCache = new Map<SearchQuery, Statement[]>();
-    /** The statements SearchService sends for a query, recorded once without running them. */
+    /** The statements SearchService sends for a query, recorded once. */
     const statementsOf = async (query: SearchQuery) => {
       let statements = statementCache.get(query);
       if (!statements) {
@@ -420,7 +421,7 @@ type StatementRole = 'count' | 'page' | 'facets' | 'other';
 
 function roleOf(statement: Statement): StatementRole {
   const text = statement.sql.trim();
-  if (text.startsWith('SELECT COUNT(*) AS total FROM assets a')) return 'count';
+  if (text.startsWith('SELECT COUNT(') && text.includes(' AS total FROM ')) return 'count';
   if (text.startsWith('SELECT a.* FROM assets a')) return 'page';
   if (text.startsWith('SELECT v.value_text AS value, COUNT(DISTINCT v.asset_id)')) return 'facets';
   return 'other';

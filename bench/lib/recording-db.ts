@@ -1,7 +1,8 @@
 /**
- * A Kysely instance that compiles statements for a real dialect and records them instead of running them: the
- * exact SQL (and parameters) Damson's stores would send, without a database. Every statement "succeeds" with no
- * rows and one affected row.
+ * A Kysely instance that compiles statements for a real dialect and records them: the exact SQL (and parameters)
+ * Damson's stores send. Without a database every statement "succeeds" with no rows and one affected row; with
+ * one (`passThrough`) each also runs there and answers its real rows, so that code which decides its next
+ * statement from an answer (the search's page plan depends on the count) records what it really sends.
  */
 import {
   type CompiledQuery,
@@ -22,8 +23,11 @@ import type { Database } from '../../src/db/schema.js';
 class RecordingConnection implements DatabaseConnection {
   readonly queries: CompiledQuery[] = [];
 
+  constructor(private readonly passThrough?: Kysely<Database>) {}
+
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     this.queries.push(compiledQuery);
+    if (this.passThrough) return this.passThrough.executeQuery<R>(compiledQuery);
     return { rows: [], numAffectedRows: 1n };
   }
 
@@ -34,7 +38,10 @@ class RecordingConnection implements DatabaseConnection {
 }
 
 class RecordingDriver implements Driver {
-  readonly connection = new RecordingConnection();
+  readonly connection: RecordingConnection;
+  constructor(passThrough?: Kysely<Database>) {
+    this.connection = new RecordingConnection(passThrough);
+  }
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
     return this.connection;
@@ -53,8 +60,8 @@ export interface RecordingDatabase {
   take(): CompiledQuery[];
 }
 
-export function recordingDatabase(dialect: DialectName): RecordingDatabase {
-  const driver = new RecordingDriver();
+export function recordingDatabase(dialect: DialectName, passThrough?: Kysely<Database>): RecordingDatabase {
+  const driver = new RecordingDriver(passThrough);
   const db = new Kysely<Database>({
     dialect:
       dialect === 'sqlite'
