@@ -9,51 +9,159 @@ const TRUE = sql`1 = 1`;
 const FALSE = sql`1 = 0`;
 
 /**
+ * How the lookups in the search index join `assets a`. All three select exactly the same assets:
+ * - `collect`: each lookup's whole hit set is collected and the assets are fetched from it (cheap when hits are few);
+ * - `walk`: the assets are read in sort order and each is checked: an exact field value by one seek in the
+ *   (field, value_key, asset_id) index, any other lookup against its hit list, collected once (cheap when hits are
+ *   dense: the page fills after a few rows, however many hits there are);
+ * - `probe`: like `walk`, but full-text lookups seek each asset in the text index too instead of collecting their
+ *   list (an FTS5 seek is costly, so this pays only when a few rows fill the page out of a huge hit set).
+ */
+export type LookupForm = 'collect' | 'walk' | 'probe';
+
+/** One lookup in the search index. */
+export type Lookup =
+  /** A full-text expression (FTS5 or tsquery syntax). */
+  | { kind: 'text'; expression: string }
+  /** A field's exact (lower-cased) value or word. */
+  | { kind: 'value'; field: string; key: string }
+  /** Any other condition on `asset_values v`; `range` for ranges of numbers, dates or text. */
+  | { kind: 'values'; where: Condition; range?: boolean }
+  /** A condition on `assets a` alone. */
+  | { kind: 'assets'; condition: Condition };
+
+/**
  * Compiles a query tree (with fuzzy terms already expanded, see `expandFuzzyTerms`) into a SQL condition on `assets a`, for one dialect. Every value travels as a bound
  * parameter: no user input is ever spliced into the SQL text.
  */
-export function compileQuery(node: QueryNode, dialect: DialectName): Condition {
+export function compileQuery(node: QueryNode, dialect: DialectName, form: LookupForm = 'collect'): Condition {
   switch (node.kind) {
     case 'all':
       return TRUE;
-    case 'and':
-      return sql`(${sql.join(node.children.map((child) => compileQuery(child, dialect)), sql` AND `)})`;
+    case 'and': {
+      const { text, others } = splitTextTerms(node.children, dialect);
+      const parts = [...(text ? [lookupCondition(text, dialect, form)] : []), ...others.map((child) => compileQuery(child, dialect, form))];
+      return sql`(${sql.join(parts, sql` AND `)})`;
+    }
     case 'or':
-      return sql`(${sql.join(node.children.map((child) => compileQuery(child, dialect)), sql` OR `)})`;
+      return sql`(${sql.join(node.children.map((child) => compileQuery(child, dialect, form)), sql` OR `)})`;
     case 'not':
-      return sql`NOT (${compileQuery(node.child, dialect)})`;
+      return sql`NOT (${compileQuery(node.child, dialect, form)})`;
     case 'range':
-      return rangeCondition(node);
     case 'term':
-      return node.field === null ? fullTextCondition(node, dialect) : fieldCondition(node as typeof node & { field: string });
+      return lookupCondition(leafLookup(node, dialect), dialect, form);
   }
+}
+
+/** The one lookup a whole query amounts to, if it does: such a query can be counted in the index alone. */
+export function singleLookup(node: QueryNode, dialect: DialectName): Lookup | undefined {
+  if (node.kind === 'term' || node.kind === 'range') return leafLookup(node, dialect);
+  if (node.kind === 'and') {
+    const { text, others } = splitTextTerms(node.children, dialect);
+    if (text && others.length === 0) return text;
+  }
+  return undefined;
+}
+
+/** Every lookup a query makes (full-text terms under one AND count once): what a plan's cost depends on. */
+export function queryLookups(node: QueryNode, dialect: DialectName): Lookup[] {
+  switch (node.kind) {
+    case 'all':
+      return [];
+    case 'and': {
+      const { text, others } = splitTextTerms(node.children, dialect);
+      return [...(text ? [text] : []), ...others.flatMap((child) => queryLookups(child, dialect))];
+    }
+    case 'or':
+      return node.children.flatMap((child) => queryLookups(child, dialect));
+    case 'not':
+      return queryLookups(node.child, dialect);
+    case 'range':
+    case 'term':
+      return [leafLookup(node, dialect)];
+  }
+}
+
+/** A prefix search (`harb*`): a seek by rowid has to visit every word with that prefix, so it is never probed. */
+export const isPrefixSearch = (lookup: Lookup): boolean => lookup.kind === 'text' && lookup.expression.includes('*');
+
+/** The condition on `assets a` that a lookup stands for, in the given form. */
+export function lookupCondition(lookup: Lookup, dialect: DialectName, form: LookupForm): Condition {
+  // SQLite: the unary + keeps the planner from starting at a hit list, so that it walks the sort order instead.
+  const filter = form !== 'collect' && dialect === 'sqlite' ? sql`+` : sql``;
+  switch (lookup.kind) {
+    case 'assets':
+      return lookup.condition;
+    case 'value':
+      return form === 'collect'
+        ? sql`a.id IN (SELECT v.asset_id FROM asset_values v WHERE ${valueWhere(lookup)})`
+        : sql`EXISTS (SELECT 1 FROM asset_values v WHERE ${valueWhere(lookup)} AND v.asset_id = a.id)`;
+    case 'values':
+      // Not probed: without an exact key a seek would read the asset's rows from the table, often from disk.
+      return sql`${filter}a.id IN (SELECT v.asset_id FROM asset_values v WHERE ${lookup.where})`;
+    case 'text': {
+      const probe = form === 'probe' && !isPrefixSearch(lookup);
+      if (dialect === 'sqlite') {
+        return probe
+          ? sql`EXISTS (SELECT 1 FROM asset_text WHERE asset_text MATCH ${lookup.expression} AND rowid = a.rowid)`
+          : sql`${filter}a.rowid IN (SELECT rowid FROM asset_text WHERE asset_text MATCH ${lookup.expression})`;
+      }
+      return probe
+        ? sql`EXISTS (SELECT 1 FROM asset_text t WHERE t.asset_id = a.id AND t.document @@ to_tsquery('simple', ${lookup.expression}))`
+        : sql`a.id IN (SELECT t.asset_id FROM asset_text t WHERE t.document @@ to_tsquery('simple', ${lookup.expression}))`;
+    }
+  }
+}
+
+/** The asset_values rows of a `value` lookup. */
+export const valueWhere = (lookup: Extract<Lookup, { kind: 'value' }>): Condition => sql`v.field = ${lookup.field} AND v.value_key = ${lookup.key}`;
+
+/**
+ * Full-text terms under one AND become one expression: the text index intersects its own lists far faster than
+ * the hit sets of separate lookups can be joined.
+ */
+function splitTextTerms(children: QueryNode[], dialect: DialectName): { text: Lookup | undefined; others: QueryNode[] } {
+  const expressions: string[] = [];
+  const others: QueryNode[] = [];
+  for (const child of children) {
+    const lookup = child.kind === 'term' && child.field === null ? fullTextLookup(child, dialect) : undefined;
+    if (lookup?.kind === 'text') expressions.push(lookup.expression);
+    else others.push(child);
+  }
+  if (expressions.length === 0) return { text: undefined, others };
+  const expression = dialect === 'sqlite' || expressions.length === 1 ? expressions.join(' ') : expressions.map((part) => `(${part})`).join(' & ');
+  return { text: { kind: 'text', expression }, others };
 }
 
 type Term = Extract<QueryNode, { kind: 'term' }>;
 type Range = Extract<QueryNode, { kind: 'range' }>;
 
-const inValues = (where: Condition) => sql`a.id IN (SELECT v.asset_id FROM asset_values v WHERE ${where})`;
+function leafLookup(node: Term | Range, dialect: DialectName): Lookup {
+  if (node.kind === 'range') return rangeLookup(node);
+  return node.field === null ? fullTextLookup(node, dialect) : fieldLookup(node as Term & { field: string });
+}
 
 /** `*` → `%`, `?` → `_`, everything else literal (LIKE's own metacharacters escaped). */
 export function likePattern(value: string, keepCase = false): string {
   return (keepCase ? value : value.toLowerCase()).replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_');
 }
 
+const values = (where: Condition): Lookup => ({ kind: 'values', where });
 
-function fieldCondition(term: Term & { field: string }): Condition {
+function fieldLookup(term: Term & { field: string }): Lookup {
   const value = term.value.toLowerCase();
   if (term.field === 'id') {
-    return term.pattern ? sql`a.id LIKE ${likePattern(term.value, true)} ESCAPE '\\'` : sql`a.id = ${term.value}`;
+    return { kind: 'assets', condition: term.pattern ? sql`a.id LIKE ${likePattern(term.value, true)} ESCAPE '\\'` : sql`a.id = ${term.value}` };
   }
   const field = sql`v.field = ${term.field}`;
-  if (term.pattern) return inValues(sql`${field} AND v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
+  if (term.pattern) return values(sql`${field} AND v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
   const path = term.field === 'ancestorPaths' || term.field === 'folderPath' ? normalizePath(value) : value;
   const tokenized = TOKENIZED_FIELDS.has(term.field) || term.field.startsWith('cf_');
   if (tokenized && term.phrase && words(value).length > 1) {
     // A phrase: the whole value, or the words in order inside a tokenized field's value.
-    return inValues(sql`${field} AND v.is_token = 0 AND (v.value_key = ${value} OR v.value_key LIKE ${`%${likePattern(value)}%`} ESCAPE '\\')`);
+    return values(sql`${field} AND v.is_token = 0 AND (v.value_key = ${value} OR v.value_key LIKE ${`%${likePattern(value)}%`} ESCAPE '\\')`);
   }
-  return inValues(sql`${field} AND v.value_key = ${path}`);
+  return { kind: 'value', field: term.field, key: path };
 }
 
 function normalizePath(path: string): string {
@@ -61,30 +169,29 @@ function normalizePath(path: string): string {
   return trimmed === '' ? '/' : trimmed;
 }
 
-function rangeCondition(range: Range): Condition {
+function rangeLookup(range: Range): Lookup {
   const numeric = typeof range.min === 'number' || typeof range.max === 'number';
   const column = numeric ? sql`v.value_num` : sql`v.value_key`;
   const parts: Condition[] = [sql`v.field = ${range.field}`, numeric ? sql`v.value_num IS NOT NULL` : sql`v.is_token = 0`];
   if (range.min !== null) parts.push(range.minInclusive ? sql`${column} >= ${range.min}` : sql`${column} > ${range.min}`);
   if (range.max !== null) parts.push(range.maxInclusive ? sql`${column} <= ${range.max}` : sql`${column} < ${range.max}`);
-  return inValues(sql.join(parts, sql` AND `));
+  return { kind: 'values', where: sql.join(parts, sql` AND `), range: true };
 }
 
-function fullTextCondition(term: Term, dialect: DialectName): Condition {
+function fullTextLookup(term: Term, dialect: DialectName): Lookup {
   if (term.pattern && !/^[^*?]+\*$/.test(term.value)) {
     // Wildcards other than a trailing `*`: matched against every indexed value and word.
-    return inValues(sql`v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
+    return values(sql`v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
   }
   const prefix = term.pattern;
   const tokens = words(term.value.replace(/\*$/, ''));
-  if (tokens.length === 0) return FALSE;
+  if (tokens.length === 0) return { kind: 'assets', condition: FALSE };
   if (dialect === 'sqlite') {
     // FTS5 syntax built from quoted words only: `"harbour" "dawn"`, `"at dawn"` or `"harb"*`.
     const quoted = tokens.map((token) => `"${token}"`);
     const expression = term.phrase ? `"${tokens.join(' ')}"` : quoted.map((token, index) => (prefix && index === quoted.length - 1 ? `${token}*` : token)).join(' ');
-    return sql`a.rowid IN (SELECT rowid FROM asset_text WHERE asset_text MATCH ${expression})`;
+    return { kind: 'text', expression };
   }
   const lexemes = tokens.map((token, index) => `'${token}'${prefix && index === tokens.length - 1 ? ':*' : ''}`);
-  const expression = lexemes.join(term.phrase ? ' <-> ' : ' & ');
-  return sql`a.id IN (SELECT t.asset_id FROM asset_text t WHERE t.document @@ to_tsquery('simple', ${expression}))`;
+  return { kind: 'text', expression: lexemes.join(term.phrase ? ' <-> ' : ' & ') };
 }

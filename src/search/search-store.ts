@@ -1,6 +1,8 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Asset, toAsset } from '../assets/asset-store.js';
+import type { DialectName } from '../db/database.js';
 import type { Database } from '../db/schema.js';
+import { type Lookup, valueWhere } from './compile-query.js';
 
 type Condition = RawBuilder<unknown>;
 
@@ -11,11 +13,40 @@ export interface FacetCount {
 
 /** Runs compiled search conditions against `assets a`. I/O only: the service decides what to ask. */
 export class SearchStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
 
   async count(where: Condition): Promise<number> {
-    const { rows } = await sql<{ total: number | string }>`SELECT COUNT(*) AS total FROM assets a WHERE ${where}`.execute(this.db);
-    return Number(rows[0]?.total ?? 0);
+    return this.total(sql`SELECT COUNT(*) AS total FROM assets a WHERE ${where}`);
+  }
+
+  /**
+   * The assets one lookup matches, counted in the index alone. The same number as `count`: every index row
+   * belongs to an asset (a foreign key, or for FTS5 the delete that goes with the asset's), and an asset with
+   * several matching rows counts once.
+   */
+  async countLookup(lookup: Lookup): Promise<number> {
+    switch (lookup.kind) {
+      case 'assets':
+        return this.count(lookup.condition);
+      case 'value':
+        return this.total(sql`SELECT COUNT(DISTINCT v.asset_id) AS total FROM asset_values v WHERE ${valueWhere(lookup)}`);
+      case 'values':
+        return this.total(sql`SELECT COUNT(DISTINCT v.asset_id) AS total FROM asset_values v WHERE ${lookup.where}`);
+      case 'text':
+        return this.total(
+          this.dialect === 'sqlite'
+            ? sql`SELECT COUNT(*) AS total FROM asset_text WHERE asset_text MATCH ${lookup.expression}`
+            : sql`SELECT COUNT(*) AS total FROM asset_text t WHERE t.document @@ to_tsquery('simple', ${lookup.expression})`,
+        );
+    }
+  }
+
+  /** At least the number of assets, cheaply (SQLite: the highest rowid, one B-tree descent). */
+  async assetCountBound(): Promise<number> {
+    return this.total(sql`SELECT MAX(rowid) AS total FROM assets`);
   }
 
   async ids(where: Condition, limit: number): Promise<string[]> {
@@ -23,9 +54,11 @@ export class SearchStore {
     return rows.map((row) => row.id);
   }
 
-  async page(where: Condition, orderBy: Condition, limit: number, offset: number): Promise<Asset[]> {
+  /** `walkBudget` (SQLite): only the first that many assets in sort order qualify, a test made before any other. */
+  async page(where: Condition, orderBy: Condition, limit: number, offset: number, walkBudget?: number): Promise<Asset[]> {
     if (limit <= 0) return [];
-    const { rows } = await sql<Parameters<typeof toAsset>[0]>`SELECT a.* FROM assets a WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
+    const within = walkBudget === undefined ? where : sql`+a.rowid IN (SELECT a.rowid FROM assets a ORDER BY ${orderBy} LIMIT ${walkBudget}) AND ${where}`;
+    const { rows } = await sql<Parameters<typeof toAsset>[0]>`SELECT a.* FROM assets a WHERE ${within} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
     return rows.map(toAsset);
   }
 
@@ -44,5 +77,10 @@ export class SearchStore {
       WHERE v.field = ${field} AND v.is_token = 0 AND v.value_text IS NOT NULL AND v.asset_id IN (SELECT a.id FROM assets a WHERE ${where})
       GROUP BY v.value_text ORDER BY hits DESC, value LIMIT ${limit}`.execute(this.db);
     return rows.map((row) => ({ value: row.value, hitCount: Number(row.hits) }));
+  }
+
+  private async total(query: RawBuilder<unknown>): Promise<number> {
+    const { rows } = await query.execute(this.db);
+    return Number((rows[0] as { total?: number | string | null } | undefined)?.total ?? 0);
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { parseSort, SearchService } from '../../src/search/search-service.js';
 import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
 import { SEED_BASE_DATE, type SeedAsset, seedLibrary } from './seed-library.js';
 
@@ -97,6 +98,8 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['filename:forest-001.jpg', (a) => a.name === 'forest-001.jpg'],
   ['name:forest*', (a) => a.name.startsWith('forest')],
   ['name:*-01?.jpg', (a) => /-01\d\.jpg$/.test(a.name)],
+  // The first hundred assets: the oldest, bunched at the end of the default sort order.
+  ['name:*-0??.jpg', (a) => /-0\d\d\.jpg$/.test(a.name)],
   ['baseName:meadow-006', (a) => baseName(a) === 'meadow-006'],
   ['extension:jpg', () => true],
   ['assetType:jpg', () => true],
@@ -148,6 +151,27 @@ await forEachDialect((dialect) => {
     // The table is not trivially satisfied: it has queries that match nothing, some and everything.
     const sizes = CASES.map(([, expected]) => library.filter(expected).length);
     assert.ok(sizes.includes(0) && sizes.includes(library.length) && sizes.some((size) => size > 0 && size < library.length));
+  });
+
+  it('reads the same pages whichever plan the service picks (hit sets collected, assets walked or probed in sort order)', async () => {
+    const plans = (['collect', 'walk', 'probe'] as const).map((pageForm) => new SearchService(server.app.damson.database, server.clock, { pageForm }));
+    const differences: string[] = [];
+    const selected: Record<string, string[]> = { status: ['Final', 'Draft'] };
+    for (const [query] of CASES) {
+      for (const sort of [undefined, 'name-desc', 'rating,name']) {
+        for (const [start, num, selections] of [[0, 1000, {}], [0, 1000, selected], [7, 5, {}], [290, 20, selected]] as const) {
+          const request = { query, start, num, sort: parseSort(sort), facets: [], selections };
+          const [collected, ...others] = await Promise.all(plans.map(async (plan) => {
+            const result = await plan.search(request);
+            return JSON.stringify([result.totalHits, result.assets.map((asset) => asset.id)]);
+          }));
+          for (const other of others) {
+            if (other !== collected) differences.push(`${query} sort=${sort} start=${start}: ${collected!.slice(0, 80)} vs ${other.slice(0, 80)}`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(differences, []);
   });
 
   it('refuses syntax errors with a 400 naming the position, and never answers hostile queries with a 500', async () => {
