@@ -6,6 +6,7 @@ import { listen } from '../helpers/http-client.js';
 import { forEachDialect } from '../helpers/server.js';
 import { requestArbitrary } from './generators.js';
 import { FuzzHarness, multipartBody } from './harness.js';
+import { parseFirstResponse, rawRequest, runRawBatch, sendRaw } from './raw-http.js';
 import { newStats, runBatch, type Stats } from './run.js';
 
 /**
@@ -16,6 +17,7 @@ import { newStats, runBatch, type Stats } from './run.js';
  *
  *   DAMSON_FUZZ_RUNS      requests on SQLite (default 10,000)
  *   DAMSON_FUZZ_PG_RUNS   requests on PostgreSQL (default 1,000)
+ *   DAMSON_FUZZ_HTTP_RUNS raw requests over a socket, per dialect (default 400)
  *   DAMSON_FUZZ_SEED      the seed to replay (default fixed, printed)
  *   DAMSON_FUZZ_PATH      with the seed, replays just the failing batch fast-check reported
  *   DAMSON_FUZZ_SHRINK=1  lets fast-check shrink a failing batch to the fewest requests
@@ -26,6 +28,7 @@ const DEFAULT_SEED = 20_260_115;
 const seed = process.env.DAMSON_FUZZ_SEED ? Number(process.env.DAMSON_FUZZ_SEED) : DEFAULT_SEED;
 const replayPath = process.env.DAMSON_FUZZ_PATH;
 const shrink = process.env.DAMSON_FUZZ_SHRINK === '1';
+const httpRuns = Number(process.env.DAMSON_FUZZ_HTTP_RUNS ?? 400);
 const runsFor = { sqlite: Number(process.env.DAMSON_FUZZ_RUNS ?? 10_000), postgres: Number(process.env.DAMSON_FUZZ_PG_RUNS ?? 1_000) };
 
 function summary(stats: Stats, elapsedMs: number, harness: FuzzHarness): string[] {
@@ -66,6 +69,21 @@ await forEachDialect((dialect) => {
     // The generators must reach past authentication and validation often enough to mean something.
     const ok = [...stats.byStatus].filter(([status]) => status < 300).reduce((sum, [, count]) => sum + count, 0);
     assert.ok(ok > stats.requests * 0.1, `only ${ok} of ${stats.requests} requests succeeded`);
+  });
+
+  it(`answers ${httpRuns} raw HTTP requests inject cannot express (request lines, framing, trickled bodies) the same way`, async (t) => {
+    const port = Number(new URL(await listen(harness.server)).port);
+    const statuses = new Map<number, number>();
+    const started = Date.now();
+    const result = await fc.check(
+      fc.asyncProperty(fc.array(rawRequest, { minLength: 20, maxLength: 20 }), (batch) => runRawBatch(harness, port, batch, statuses)),
+      { seed, numRuns: Math.max(1, Math.ceil(httpRuns / 20)), endOnFailure: !shrink },
+    );
+    t.diagnostic(`${[...statuses.values()].reduce((a, b) => a + b, 0)} raw requests in ${((Date.now() - started) / 1000).toFixed(1)} s: ${[...statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ')}`);
+    if (result.failed) {
+      const error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
+      assert.fail(`${error}\n\nreplay: DAMSON_FUZZ_SEED=${result.seed}`);
+    }
   });
 
   // What the property found, pinned down so that it stays fixed whatever the generators do later.
@@ -116,6 +134,24 @@ await forEachDialect((dialect) => {
       const response = await fetch(`${base}/services/login`, { method: 'POST', body, headers: { 'content-type': 'multipart/form-data; boundary=xx' }, signal: AbortSignal.timeout(10_000) });
       assert.equal(response.status, 200);
       assert.equal(((await response.json()) as { loginSuccess: boolean }).loginSuccess, false);
+    });
+
+    // Answered by Node's HTTP server before Fastify sees the request; the fix belongs in src/app.ts (see the report).
+    it('an Expect header other than 100-continue gets the JSON error', { todo: "Node answers a bare 417 unless the server handles 'checkExpectation'" }, async () => {
+      const port = Number(new URL(await listen(harness.server)).port);
+      const { bytes } = await sendRaw(port, Buffer.from('GET /services/ping HTTP/1.1\r\nHost: localhost\r\nExpect: 999-nope\r\nConnection: close\r\n\r\n'), 1);
+      const response = parseFirstResponse(bytes);
+      assert.equal(response?.status, 417);
+      assert.match(response.headers['content-type'] ?? '', /^application\/json/);
+      assert.equal((JSON.parse(response.body.toString()) as { errorcode: number }).errorcode, 417);
+    });
+
+    it('a CONNECT request gets an answer (a JSON 405), not a closed connection', { todo: "Node drops the connection unless the server listens for 'connect'" }, async () => {
+      const port = Number(new URL(await listen(harness.server)).port);
+      const { bytes } = await sendRaw(port, Buffer.from('CONNECT localhost:80 HTTP/1.1\r\nHost: localhost:80\r\n\r\n'), 1, 3000);
+      const response = parseFirstResponse(bytes);
+      assert.equal(response?.status, 405);
+      assert.match(response.headers['content-type'] ?? '', /^application\/json/);
     });
 
     it('a custom preview of an image file that cannot be decoded is a 404 with the reason, and leaves nothing behind', async () => {
