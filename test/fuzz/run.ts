@@ -90,56 +90,89 @@ async function inject(harness: FuzzHarness, sent: SentRequest): Promise<LightMyR
   }
 }
 
+function count(stats: Stats, spec: RequestSpec, status: number, ms: number): void {
+  stats.requests++;
+  stats.byStatus.set(status, (stats.byStatus.get(status) ?? 0) + 1);
+  const counts = stats.byTarget.get(spec.target) ?? { ok: 0, redirect: 0, rejected: 0, ms: 0 };
+  counts.ms += ms;
+  if (status < 300) counts.ok++;
+  else if (status < 400) counts.redirect++;
+  else counts.rejected++;
+  stats.byTarget.set(spec.target, counts);
+}
+
+/** A process an accepted `async=true` request started: remembered for later requests, and waited for. */
+async function settleStartedProcess(harness: FuzzHarness, spec: RequestSpec, response: LightMyRequestResponse): Promise<void> {
+  if (response.statusCode >= 300 || spec.method === 'HEAD' || !/^application\/json/.test(String(response.headers['content-type']))) return;
+  const processId = (JSON.parse(response.body || '{}') as { processId?: unknown } | null)?.processId;
+  if (typeof processId !== 'string') return;
+  harness.refs.process.unshift(processId);
+  harness.refs.process.length = Math.min(harness.refs.process.length, 10);
+  await harness.settleProcess(processId);
+}
+
 /**
- * One batch: every request checked on its own, the state fingerprint compared across every refused request, then
- * a ping with a fresh login state to show the server still answers.
+ * One batch, one request after the other: every answer checked on its own, the state fingerprint compared across
+ * every refused request. Or, `concurrent`, all at once: every answer checked, and the state compared across the
+ * batch when all were refused. Then a ping with fresh credentials shows the server still answers.
  */
-export async function runBatch(harness: FuzzHarness, batch: RequestSpec[], stats: Stats): Promise<void> {
+export async function runBatch(harness: FuzzHarness, batch: RequestSpec[], stats: Stats, concurrent = false): Promise<void> {
   const { server } = harness;
   let before = await harness.fingerprint();
-  for (const spec of batch) {
-    const sent = harness.build(spec);
+  if (concurrent) {
     const logStart = server.logs.length;
-    let response: LightMyRequestResponse;
+    const sent = batch.map((spec) => harness.build(spec));
     const started = performance.now();
-    try {
-      response = await inject(harness, sent);
-    } catch (error) {
-      throw new FuzzFailure(`the request failed without an answer: ${(error as Error).message}\n${describe(spec, sent, undefined, server.logs.slice(logStart))}`);
+    const responses = await Promise.all(
+      sent.map((request, index) =>
+        inject(harness, request).catch((error: unknown) => {
+          throw new FuzzFailure(`a concurrent request failed without an answer: ${(error as Error).message}\n${describe(batch[index]!, request, undefined, server.logs.slice(logStart))}`);
+        }),
+      ),
+    );
+    const ms = (performance.now() - started) / batch.length;
+    for (const [index, response] of responses.entries()) {
+      const spec = batch[index]!;
+      count(stats, spec, response.statusCode, ms);
+      const problem = checkAnswer(spec, response);
+      if (problem) throw new FuzzFailure(`${problem} (sent with ${batch.length - 1} others at once)\n${describe(spec, sent[index]!, response, server.logs.slice(logStart))}`);
     }
-    stats.requests++;
-    const status = response.statusCode;
-    stats.byStatus.set(status, (stats.byStatus.get(status) ?? 0) + 1);
-    const counts = stats.byTarget.get(spec.target) ?? { ok: 0, redirect: 0, rejected: 0, ms: 0 };
-    counts.ms += performance.now() - started;
-    if (status < 300) counts.ok++;
-    else if (status < 400) counts.redirect++;
-    else counts.rejected++;
-    stats.byTarget.set(spec.target, counts);
-
-    const problem = checkAnswer(spec, response);
-    if (problem) throw new FuzzFailure(`${problem}\n${describe(spec, sent, response, server.logs.slice(logStart))}`);
-
-    if (status >= 400) {
-      const after = await harness.fingerprint();
+    for (const [index, response] of responses.entries()) await settleStartedProcess(harness, batch[index]!, response);
+    if (responses.every((response) => response.statusCode >= 400)) {
       stats.stateChecks++;
-      if (after !== before) {
-        throw new FuzzFailure(`a refused request (${status}) changed the state\n  before: ${before}\n  after:  ${after}\n${describe(spec, sent, response, server.logs.slice(logStart))}`);
-      }
-      continue;
+      const after = await harness.fingerprint();
+      if (after !== before) throw new FuzzFailure(`${batch.length} concurrent requests, all refused, changed the state\n  before: ${before}\n  after:  ${after}`);
     }
-    // Accepted: it may have changed state, legitimately. Background work it started must finish first.
-    if (status < 300 && spec.method !== 'HEAD' && /^application\/json/.test(String(response.headers['content-type']))) {
-      const processId = (JSON.parse(response.body || '{}') as { processId?: unknown } | null)?.processId;
-      if (typeof processId === 'string') {
-        harness.refs.process.unshift(processId);
-        harness.refs.process.length = Math.min(harness.refs.process.length, 10);
-        await harness.settleProcess(processId);
+  } else {
+    for (const spec of batch) {
+      const sent = harness.build(spec);
+      const logStart = server.logs.length;
+      let response: LightMyRequestResponse;
+      const started = performance.now();
+      try {
+        response = await inject(harness, sent);
+      } catch (error) {
+        throw new FuzzFailure(`the request failed without an answer: ${(error as Error).message}\n${describe(spec, sent, undefined, server.logs.slice(logStart))}`);
       }
+      const status = response.statusCode;
+      count(stats, spec, status, performance.now() - started);
+      const problem = checkAnswer(spec, response);
+      if (problem) throw new FuzzFailure(`${problem}\n${describe(spec, sent, response, server.logs.slice(logStart))}`);
+
+      if (status >= 400) {
+        const after = await harness.fingerprint();
+        stats.stateChecks++;
+        if (after !== before) {
+          throw new FuzzFailure(`a refused request (${status}) changed the state\n  before: ${before}\n  after:  ${after}\n${describe(spec, sent, response, server.logs.slice(logStart))}`);
+        }
+        continue;
+      }
+      // Accepted: it may have changed state, legitimately. Background work it started must finish first.
+      await settleStartedProcess(harness, spec, response);
+      // A generated logout (or a login on top of a session) may have ended a session the harness hands out.
+      if (SESSION_CHANGING.has(spec.target)) await harness.renewCredentials();
+      before = await harness.fingerprint();
     }
-    // A generated logout (or a login on top of a session) may have ended a session the harness hands out.
-    if (SESSION_CHANGING.has(spec.target)) await harness.renewCredentials();
-    before = await harness.fingerprint();
   }
 
   await harness.renewCredentials();
