@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 
@@ -14,15 +15,34 @@ export function isPasswordTooLong(password: string): boolean {
   return Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES;
 }
 
+/**
+ * At most this many hashes run at once: a burst of logins would otherwise take every core and starve the event
+ * loop, so that every other request waited for the burst. One core stays free; extra logins queue here.
+ */
+const MAX_CONCURRENT_HASHES = Math.max(1, availableParallelism() - 1);
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  running += 1;
+  try {
+    return await work();
+  } finally {
+    running -= 1;
+    waiting.shift()?.();
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_PARAMETERS);
+  return limited(() => hash(password, ARGON2_PARAMETERS));
 }
 
 /** Checks a password against an argon2 or (imported, legacy) bcrypt hash. Malformed hashes never match. */
 export async function verifyPassword(storedHash: string, password: string): Promise<boolean> {
   try {
-    if (/^\$2[aby]\$/.test(storedHash)) return await bcrypt.compare(password, storedHash);
-    return await verify(storedHash, password);
+    if (/^\$2[aby]\$/.test(storedHash)) return await limited(() => bcrypt.compare(password, storedHash));
+    return await limited(() => verify(storedHash, password));
   } catch {
     return false;
   }
