@@ -86,9 +86,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Errors raised before routing (a path with invalid percent-encoding) get the same JSON body.
     frameworkErrors: (error, _request, reply) => sendError(reply, 400, `Malformed request: ${error.message}`, config.errorsAsHttp200),
     forceCloseConnections: 'idle',
+    // One line per request (below) instead of Fastify's two: logging is a fifth of a small request's cost.
+    disableRequestLogging: true,
     // Slow clients must not hold the server: no byte for this long closes the connection.
     connectionTimeout: config.idleTimeoutSeconds * 1000,
-    serverFactory: (handler) => createServer(slowClientLimits(config), handler),
+    serverFactory: (handler) => {
+      const server = createServer(slowClientLimits(config), handler);
+      // An `Expect` Node does not know is refused by Node itself, before Fastify: give it the usual JSON shape.
+      server.on('checkExpectation', (_request, response) => {
+        response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff', connection: 'close' });
+        response.end(JSON.stringify({ errorcode: 417, message: 'Unsupported Expect header: only 100-continue is understood' }));
+      });
+      // CONNECT (a proxy tunnel) never reaches Fastify, and without a listener Node just drops the connection.
+      server.on('connect', (_request, socket) => {
+        const body = JSON.stringify({ errorcode: 405, message: 'Method CONNECT is not allowed here' });
+        socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      });
+      return server;
+    },
   });
   // Every standard method is routable, so an unexpected one meets the same auth rules and a clear 405.
   for (const method of METHODS) {
@@ -108,6 +123,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
   await app.register(fastifyMultipart, { limits: { fieldSize: BODY_LIMIT_BYTES, fields: 1000, parts: 2000 } });
 
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+  });
   const metrics = new Metrics({ jobsByState: () => jobs.counts(), activeSessions: () => auth.activeSessions() });
   metrics.observe(app);
   app.setErrorHandler(errorHandler(config.errorsAsHttp200, (error) => metrics.storeUnavailable(error)));

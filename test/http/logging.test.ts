@@ -32,7 +32,7 @@ await forEachDialect((dialect) => {
     await server.app.inject({ method: 'GET', url: '/services/profile', headers: { authorization: `Bearer ${token}` } });
     await server.app.inject({ method: 'POST', url: '/services/logout', headers: { ...session.cookieOnly, 'x-csrf-token': 'wrong' } });
 
-    assert.ok(server.logs.length > 10, 'the requests were logged');
+    assert.ok(server.logs.filter((line) => line.includes('"request completed"')).length >= 9, 'every request was logged');
     const log = server.logs.join('\n');
     for (const secret of [secretPassword, cred, encodeURIComponent(cred), session.token, session.csrfToken, token]) {
       assert.ok(!log.includes(secret), `the log contains a secret (${secret.slice(0, 4)}…)`);
