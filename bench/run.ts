@@ -12,8 +12,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runIngestBenchmark } from './ingest.js';
+import { runLoginBenchmark } from './login.js';
 import { runMemoryBenchmark } from './memory.js';
 import { runSearchBenchmark } from './search.js';
+import { runSoak } from './soak.js';
 import { runAuthBenchmark, runClusterBenchmark } from './throughput.js';
 import { type BenchmarkReport, envInteger, FIGURE_HEADERS, figureCells, formatNumber, machineFacts, printReport } from './lib/report.js';
 
@@ -89,6 +91,24 @@ export const BENCHMARKS: BenchmarkEntry[] = [
       },
     ],
     run: () => runClusterBenchmark(),
+  },
+  {
+    id: 'login',
+    title: 'Logins under load',
+    settings: [
+      { name: 'BENCH_LOGIN_CONCURRENT', fallback: '50', meaning: 'logins sent at once in each burst' },
+      { name: 'BENCH_LOGIN_ROUNDS', fallback: '4', meaning: 'bursts measured' },
+    ],
+    run: async () => (await runLoginBenchmark()).report,
+  },
+  {
+    id: 'soak',
+    title: 'Soak: a mixed workload over time',
+    settings: [
+      { name: 'BENCH_SOAK_SECONDS', fallback: '60', meaning: 'how long the mixed workload runs (the recorded run uses 600)' },
+      { name: 'BENCH_SOAK_CLIENTS', fallback: '4', meaning: 'clients running it at once' },
+    ],
+    run: async () => (await runSoak()).report,
   },
 ];
 
