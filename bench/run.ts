@@ -69,6 +69,18 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     run: async () => (await runSearchBenchmark({ assets: 1_000_000, measureSeconds: envInteger('BENCH_SEARCH_SECONDS', 480, 1, 86_400) })).report,
   },
   {
+    id: 'ingest-pg',
+    title: 'Ingest on PostgreSQL',
+    settings: [{ name: 'BENCH_PG_URL', fallback: 'postgres://postgres@127.0.0.1:5432/postgres', meaning: 'the PostgreSQL of the `-pg` benchmarks (a schema of their own, dropped afterwards)' }],
+    run: async () => onPostgres((await runIngestBenchmark({ databaseUrl: postgresUrl() })).report),
+  },
+  {
+    id: 'search-pg',
+    title: 'Search on PostgreSQL',
+    settings: [],
+    run: async () => onPostgres((await runSearchBenchmark({ databaseUrl: postgresUrl() })).report),
+  },
+  {
     id: 'auth',
     title: 'Throughput: authentication overhead against bare Fastify',
     settings: [
@@ -111,6 +123,15 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     run: async () => (await runSoak()).report,
   },
 ];
+
+/** The `-pg` entries run the same benchmark as their SQLite twin, on PostgreSQL, so the two sections sit side by side. */
+function postgresUrl(): string {
+  return process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
+function onPostgres(report: BenchmarkReport): BenchmarkReport {
+  return { ...report, title: `${report.title} (PostgreSQL)` };
+}
 
 const COMMON_SETTINGS = [
   { name: 'BENCH_DATABASE_URL', fallback: 'unset (SQLite)', meaning: 'a postgres:// URL: Damson runs on PostgreSQL, in a schema of its own that is dropped afterwards' },
