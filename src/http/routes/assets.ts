@@ -10,11 +10,13 @@ import { publicBaseUrl } from '../urls.js';
 
 /** `/services/create` and `/services/update` (protocol §4.1, §4.2). */
 export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const hitFor = (request: Parameters<typeof publicBaseUrl>[0], params: Params) => ({
-    baseUrl: publicBaseUrl(request, ctx.config),
-    metadataToReturn: parseMetadataToReturn(params.get('metadataToReturn')),
-    ...(params.bool('appendRequestSecret') ? { signer: ctx.signer } : {}),
-  });
+  /** How the answer's hit is shaped; checked before anything changes, so a refusal leaves nothing behind. */
+  const hitFor = (request: Parameters<typeof publicBaseUrl>[0], params: Params) => {
+    const baseUrl = publicBaseUrl(request, ctx.config);
+    const sign = params.bool('appendRequestSecret');
+    if (sign && !URL.canParse(baseUrl)) throw badRequest('URLs cannot be signed for this Host header: it is not a valid host');
+    return { baseUrl, metadataToReturn: parseMetadataToReturn(params.get('metadataToReturn')), ...(sign ? { signer: ctx.signer } : {}) };
+  };
 
   addServiceRoute(app, {
     url: '/services/create',
@@ -22,6 +24,7 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
     handler: async (request) => {
       const { user } = principalOf(request);
       return withUpload(request, ctx.blobs, ctx.config.maxUploadBytes, async ({ params, file }) => {
+        const hit = hitFor(request, params);
         const asset = await ctx.assets.create(user, {
           folderPath: params.get('folderPath'),
           name: params.get('name') ?? params.get('filename'),
@@ -31,7 +34,7 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
           parseModifications: params.bool('parseMetadataModifications', true),
           file,
         });
-        return toHit(asset, hitFor(request, params));
+        return toHit(asset, hit);
       });
     },
   });
@@ -44,6 +47,7 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
       return withUpload(request, ctx.blobs, ctx.config.maxUploadBytes, async ({ params, file }) => {
         const id = params.get('id');
         if (!id) throw badRequest('Parameter id is required');
+        const hit = hitFor(request, params);
         // clearCheckoutState is accepted; checkout itself arrives with a later issue.
         const asset = await ctx.assets.update(user, id, {
           metadata: metadataFrom(params),
@@ -52,7 +56,7 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
           keepMetadata: params.bool('keepMetadata', false),
           file,
         });
-        return toHit(asset, hitFor(request, params));
+        return toHit(asset, hit);
       });
     },
   });

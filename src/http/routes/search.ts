@@ -19,13 +19,13 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
       const params = await readParams(request);
       const json = jsonSearch(request);
       const search = json ?? fromParams(params);
+      const baseUrl = publicBaseUrl(request, ctx.config);
+      const sign = params.bool('appendRequestSecret');
+      // Signing parses each URL, which a Host header such as `a|b` makes impossible.
+      if (sign && !URL.canParse(baseUrl)) throw badRequest('URLs cannot be signed for this Host header: it is not a valid host');
       const result = await ctx.search.search(search.request);
       const highlighting = params.bool('returnHighlightedText', true);
-      const hitOptions = {
-        baseUrl: publicBaseUrl(request, ctx.config),
-        metadataToReturn: search.metadataToReturn,
-        ...(params.bool('appendRequestSecret') ? { signer: ctx.signer } : {}),
-      };
+      const hitOptions = { baseUrl, metadataToReturn: search.metadataToReturn, ...(sign ? { signer: ctx.signer } : {}) };
       return {
         firstResult: search.request.start,
         maxResultHits: search.request.num,
