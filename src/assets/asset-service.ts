@@ -145,7 +145,9 @@ export class AssetService {
       const assets = new AssetStore(trx);
       // Re-read inside the transaction, so concurrent updates apply one after the other (SQLite serialises
       // transactions; PostgreSQL needs the row lock).
-      const asset = (await assets.findById(id, { lock: this.database.dialect === 'postgres' })) ?? current;
+      const asset = await assets.findById(id, { lock: this.database.dialect === 'postgres' });
+      // Removed by a request that ran meanwhile: updating it would write index rows for an asset that is gone.
+      if (!asset) throw notFound(`No asset with id ${id.slice(0, 64)}`);
       const now = this.clock.now();
       asset.metadata = mergeMetadata(blob ? embedded : {}, requested, asset.metadata, request.parseModifications, blob !== undefined && !request.keepMetadata);
       asset.modifiedAt = now;

@@ -67,12 +67,13 @@ export class TransferService {
     if (target.toLowerCase().startsWith(`${canonical.toLowerCase()}/`)) throw badRequest(`${target} is inside ${canonical}: a folder cannot go into itself`);
 
     let ids = await folders.assetIdsBelow(canonical);
+    let allowed: Set<string> | undefined;
     if (request.filterQuery) {
-      const allowed = new Set(await this.search.matchingIds(request.filterQuery, MAX_BULK_ASSETS + 1));
-      ids = ids.filter((id) => allowed.has(id));
+      allowed = new Set(await this.search.matchingIds(request.filterQuery, MAX_BULK_ASSETS + 1));
+      ids = ids.filter((id) => allowed!.has(id));
     }
     if (ids.length > MAX_BULK_ASSETS) throw badRequest(`The folder holds more than ${MAX_BULK_ASSETS} assets; move it in parts with filterQuery`);
-    return this.inTransaction(user, request, (tx) => tx.folder(canonical, target, ids, request));
+    return this.inTransaction(user, request, (tx) => tx.folder(canonical, target, allowed, request));
   }
 
   private inTransaction(user: User, request: TransferRequest, work: (tx: Transfer) => Promise<TransferResult>): Promise<TransferResult> {
@@ -102,12 +103,18 @@ class Transfer {
     return this;
   }
 
-  async asset(asset: Asset, folderPath: string, filename: string, policy: FilePolicy): Promise<TransferResult> {
+  async asset(found: Asset, folderPath: string, filename: string, policy: FilePolicy): Promise<TransferResult> {
+    // Read again, locked, inside the transaction: it may have been removed or changed since it was found.
+    const asset = await this.lockedAsset(found.id);
+    if (!asset) throw notFound(`No asset or folder at ${found.assetPath}`);
     const done = await this.place(asset, folderPath, filename, policy);
     return { processedCount: done ? 1 : 0, errorCount: 0 };
   }
 
-  async folder(source: string, requestedTarget: string, ids: string[], request: TransferRequest): Promise<TransferResult> {
+  async folder(source: string, requestedTarget: string, allowed: ReadonlySet<string> | undefined, request: TransferRequest): Promise<TransferResult> {
+    // Listed again inside the transaction: a request running at the same time may have removed or added some.
+    // In one order, so that two transfers lock their assets in the same order and never wait for each other.
+    const ids = (await this.folders.assetIdsBelow(source)).filter((id) => !allowed || allowed.has(id)).sort();
     const target = await this.resolveFolderTarget(requestedTarget, request.folderPolicy);
     const now = this.clock.now();
     await this.assets.ensureFolders(target, this.user, now);
@@ -116,18 +123,33 @@ class Transfer {
       for (const path of await this.folderTree(source)) await this.assets.ensureFolders(target + path.slice(source.length), this.user, now);
     }
     let processedCount = 0;
+    let gone = 0;
     for (const id of ids) {
-      const asset = (await this.assets.findById(id))!;
+      const asset = await this.lockedAsset(id);
+      if (!asset) {
+        // Removed by another transaction since the listing (PostgreSQL reads what others committed meanwhile).
+        gone++;
+        continue;
+      }
       const relative = asset.folderPath.slice(source.length);
       const folderPath = request.flattenFolders ? target : target + relative;
       if (await this.place(asset, folderPath, asset.filename, request.filePolicy)) processedCount++;
     }
     // The source folders go only when everything in them went (no filter, nothing left behind by DO_NOTHING).
-    const emptied = processedCount === ids.length && !request.filterQuery;
+    const emptied = processedCount + gone === ids.length && !request.filterQuery;
     if (this.mode === 'move' && emptied && target.toLowerCase() !== source.toLowerCase()) {
       await this.folders.deleteFolderTree(source);
     }
     return { processedCount, errorCount: 0 };
+  }
+
+  /**
+   * An asset as it is now, locked until the transfer commits on PostgreSQL (SQLite runs one transaction at a time):
+   * a concurrent remove waits, or has already happened and the asset is gone, instead of the transfer writing index
+   * rows for a deleted asset.
+   */
+  private lockedAsset(id: string): Promise<Asset | undefined> {
+    return this.assets.findById(id, { lock: this.dialect === 'postgres' });
   }
 
   /** AUTO_RENAME picks `target-1`, `target-2`…; MERGE uses the existing folder; THROW_EXCEPTION refuses. */
