@@ -32,6 +32,11 @@ export function errorHandler(legacyStatus200: boolean, onStoreUnavailable: (erro
     }
     const fastifyError = error as FastifyError;
     if (fastifyError.validation) return sendError(reply, 400, fastifyError.message, legacyStatus200);
+    if (lostRace(error)) {
+      // PostgreSQL rolled the whole transaction back to let a concurrent one finish; doing it again will work.
+      request.log.warn({ err: error }, 'a transaction collided with a concurrent one; answered 409');
+      return sendError(reply, 409, 'The request collided with another one changing the same data; nothing was changed, try again', legacyStatus200);
+    }
     if (isOutOfSpace(error)) {
       request.log.error({ err: error }, 'out of disk space; answered 507');
       return sendError(reply, 507, 'The server is out of storage space; nothing was stored', legacyStatus200);
@@ -51,6 +56,14 @@ export function errorHandler(legacyStatus200: boolean, onStoreUnavailable: (erro
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 500, 'Internal server error', legacyStatus200);
   };
+}
+
+/** PostgreSQL's deadlock_detected and serialization_failure: the transaction lost to a concurrent one. */
+const CONCURRENCY_SQLSTATES = new Set(['40P01', '40001']);
+
+function lostRace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONCURRENCY_SQLSTATES.has(code);
 }
 
 export function notFoundHandler(legacyStatus200: boolean) {
