@@ -52,8 +52,15 @@ export class BenchClient {
   }
 
   /** A GET with the token; the whole body is read. */
-  get(path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-    return this.send('GET', path, { write: (req) => req.end() });
+  async get(path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    try {
+      return await this.send('GET', path, { write: (req) => req.end() });
+    } catch (error) {
+      // A kept-alive connection the server closed while this process was busy (synchronous SQL) fails at once on
+      // reuse; a GET is safe to send again, once, on a new connection (Node's documented pattern).
+      if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') throw error;
+      return this.send('GET', path, { write: (req) => req.end() });
+    }
   }
 
   /** A GET whose body is handed to `onChunk` as it arrives, never gathered; returns the status and byte count. */
