@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { type BlobStore, BlobTooLargeError, type ByteRange, type StagedBlob, type StoredBlob } from './blob-store.js';
+import type { Readable } from 'node:stream';
+import { stageToFile } from './stage-file.js';
+import { type BlobStore, type ByteRange, type StagedBlob, type StoredBlob } from './blob-store.js';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -34,25 +34,7 @@ export class FsBlobStore implements BlobStore {
   async stage(source: Readable, options: { maxBytes?: number } = {}): Promise<StagedBlob> {
     const maxBytes = options.maxBytes ?? Number.MAX_SAFE_INTEGER;
     const tmpPath = this.newTmpPath();
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        size += chunk.length;
-        if (size > maxBytes) return done(new BlobTooLargeError(maxBytes));
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    try {
-      await pipeline(source, meter, createWriteStream(tmpPath, { flags: 'wx' }));
-      // A stream that was cut off (client gone) may end without an error; busboy marks such a part truncated.
-      if ((source as Readable & { truncated?: boolean }).truncated) throw new BlobTooLargeError(maxBytes);
-    } catch (error) {
-      await rm(tmpPath, { force: true });
-      throw error;
-    }
-    const sha256 = hash.digest('hex');
+    const { size, sha256 } = await stageToFile(source, tmpPath, maxBytes);
     return {
       size,
       sha256,
