@@ -30,6 +30,16 @@ describe('web client in Chromium', { skip: unavailable }, () => {
   let forestPath: string;
 
   const tile = (name: string) => page.locator('.grid li', { hasText: name });
+  /** Waits for the results heading; when it does not come, the error says what the page showed instead. */
+  const resultsHeading = async (name: RegExp) => {
+    try {
+      await page.getByRole('heading', { name }).waitFor();
+    } catch (error) {
+      const shown = async (selector: string) => (await page.locator(selector).allInnerTexts().catch(() => [])).join(' | ');
+      await shoot(`failed-heading-${Date.now()}`).catch(() => undefined);
+      throw new Error(`no heading ${name} at ${page.url()}: headings "${await shown('h2')}", status "${await shown('.results .status')}"`, { cause: error });
+    }
+  };
   const shoot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
   const logIn = async (password = user.password) => {
     const dialog = page.getByRole('dialog', { name: 'Log in to Damson' });
@@ -56,6 +66,8 @@ describe('web client in Chromium', { skip: unavailable }, () => {
     await sharp(Buffer.from(forest)).png().toFile(forestPath);
     browser = await launchChromium();
     context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+    // CI machines are shared and sometimes slow: a minute per step rather than Playwright's thirty seconds.
+    context.setDefaultTimeout(60_000);
     page = await context.newPage();
   });
 
@@ -83,7 +95,7 @@ describe('web client in Chromium', { skip: unavailable }, () => {
     assert.match(await error.innerText(), /\S/);
     await shoot('login-failed');
     await logIn();
-    await page.getByRole('heading', { name: /All assets: 0 assets/ }).waitFor();
+    await resultsHeading(/All assets: 0 assets/);
     assert.equal(await page.getByRole('dialog', { name: 'Log in to Damson' }).count(), 0);
   });
 
@@ -97,7 +109,7 @@ describe('web client in Chromium', { skip: unavailable }, () => {
     }
     // The thumbnails really loaded (a broken image has no natural size).
     await page.waitForFunction('[...document.querySelectorAll(".grid img")].filter((image) => image.complete && image.naturalWidth > 0).length === 2');
-    await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
+    await resultsHeading(/All assets: 2 assets/);
     await shoot('grid');
   });
 
@@ -132,27 +144,27 @@ describe('web client in Chromium', { skip: unavailable }, () => {
   it('searches with a field query and a facet, reflected in the URL, with back and forward', async () => {
     await page.getByLabel('Search assets').fill('extension:jpg');
     await page.getByLabel('Search assets').press('Enter');
-    await page.getByRole('heading', { name: /Results: 1 asset$/ }).waitFor();
+    await resultsHeading(/Results: 1 asset$/);
     assert.equal(new URL(page.url()).searchParams.get('q'), 'extension:jpg');
     assert.equal(await tile('harbour-dawn.jpg').count(), 1);
     assert.equal(await tile('forest-path.png').count(), 0);
 
     await page.getByLabel('Search assets').fill('');
     await page.getByLabel('Search assets').press('Enter');
-    await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
+    await resultsHeading(/All assets: 2 assets/);
     const filters = page.getByRole('region', { name: 'Filters' });
     await filters.getByRole('group', { name: 'Extension' }).getByLabel(/^png/).check();
-    await page.getByRole('heading', { name: /All assets: 1 asset$/ }).waitFor();
+    await resultsHeading(/All assets: 1 asset$/);
     assert.equal(new URL(page.url()).searchParams.get('f.extension'), 'png');
     assert.equal(await tile('forest-path.png').count(), 1);
     await shoot('facets');
 
     await page.goBack();
-    await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
+    await resultsHeading(/All assets: 2 assets/);
     await page.goForward();
-    await page.getByRole('heading', { name: /All assets: 1 asset$/ }).waitFor();
+    await resultsHeading(/All assets: 1 asset$/);
     await page.reload();
-    await page.getByRole('heading', { name: /All assets: 1 asset$/ }).waitFor();
+    await resultsHeading(/All assets: 1 asset$/);
     assert.equal(await filters.getByRole('group', { name: 'Extension' }).getByLabel(/^png/).isChecked(), true);
   });
 
@@ -178,7 +190,7 @@ describe('web client in Chromium', { skip: unavailable }, () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
     await page.getByLabel('Search assets').fill('tags:seaside');
     await page.getByLabel('Search assets').press('Enter');
-    await page.getByRole('heading', { name: /Results: 1 asset$/ }).waitFor();
+    await resultsHeading(/Results: 1 asset$/);
     assert.equal(await tile('harbour-dawn.jpg').count(), 1);
   });
 
@@ -223,7 +235,7 @@ describe('web client in Chromium', { skip: unavailable }, () => {
   it('works at phone width', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${baseUrl}/`);
-    await page.getByRole('heading', { name: /All assets: 2 assets/ }).waitFor();
+    await resultsHeading(/All assets: 2 assets/);
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px at 390 px`);
     await shoot('phone');
@@ -252,7 +264,7 @@ describe('web client in Chromium', { skip: unavailable }, () => {
 
   it('follows /logout?logoutSuccessUrl= to a page on this server', async () => {
     await logIn();
-    await page.getByRole('heading', { name: /Results|All assets/ }).waitFor();
+    await resultsHeading(/Results|All assets/);
     await page.goto(`${baseUrl}/logout?logoutSuccessUrl=${encodeURIComponent('/?q=bye')}`);
     assert.equal(new URL(page.url()).search, '?q=bye');
     await page.getByRole('dialog', { name: 'Log in to Damson' }).waitFor();
