@@ -1,34 +1,42 @@
 /**
- * Memory: Damson's resident memory while it receives and then serves one large file. Uploads and downloads
- * must stream, so the server's RSS should barely move whatever the file size.
+ * Memory: Damson's resident memory while it receives and then serves one large file, and how fast it serves it,
+ * whole and by range. Uploads and downloads must stream, so the server's RSS should barely move whatever the
+ * file size, and a range in the middle of the file must come as fast as one from its start.
  *
  *   node --import tsx bench/memory.ts            (BENCH_MEMORY_MB=4096 for a 4 GiB file)
  *
  * The server's VmRSS is read from /proc/<pid>/status after start and a warm-up upload and download (the
- * baseline), then every 50 ms while the file is uploaded twice and downloaded twice; VmHWM is read at the end.
+ * baseline), then every 50 ms while the file is uploaded twice and downloaded; VmHWM is read at the end.
  * One upload pipes a read stream into a node:http request, the other is fs.openAsBlob + FormData + fetch: on
  * Node 20 fetch reads the whole Blob into this process's memory as it sends (the client figures in the notes
- * show it), so the streaming client is there too; the server sees the same multipart body either way. The file is
- * downloaded the same two ways, hashed as it arrives. The node:http transfers are compared with the floor, a bare
- * node:http file server doing the same work (bench/lib/floor-server.ts), driven by the same client.
+ * show it), so the streaming client is there too; the server sees the same multipart body either way.
+ * The node:http transfers are compared with the floor, a bare node:http file server doing the same work
+ * (bench/lib/floor-server.ts: createReadStream(...).pipe(response), a Range read from a stream that starts
+ * there), driven by the same client: the whole file, its first half and its middle half (Range: bytes=…) are
+ * downloaded from both servers in BENCH_MEMORY_ROUNDS rounds, in alternating order, each hashed as it arrives and
+ * compared with the same bytes of the source file; the figures are medians. Last, the file is downloaded once
+ * with fetch.
  */
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, openAsBlob } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeDirectory, trackDirectory } from './lib/cleanup.js';
 import { apiLogin, type BenchDatabase, benchDatabase, benchPassword, type RunningDamson, type RunningServer, startDamson, startListening } from './lib/damson.js';
+import { hashFile, type Transfer, transfer, writeRandomFile } from './lib/files.js';
 import { BenchClient } from './lib/http.js';
-import { memoryOf } from './lib/proc.js';
+import { MemorySampler, type PhasePeaks, readMemory, settledMemory } from './lib/proc.js';
 import { type BenchmarkReport, Deadline, envInteger, formatNumber, isMainModule, MiB, percentile, printReport } from './lib/report.js';
 
 export interface MemoryOptions {
   /** File size in MiB. Default BENCH_MEMORY_MB or 1024. */
   megabytes?: number;
+  /** Rounds of node:http downloads (whole file and two ranges, from Damson and the floor). Default BENCH_MEMORY_ROUNDS or 3. */
+  rounds?: number;
   /** How often VmRSS is read. Default 50 ms. */
   sampleIntervalMs?: number;
   /** PostgreSQL URL for Damson; default BENCH_DATABASE_URL, unset = SQLite. */
@@ -38,18 +46,29 @@ export interface MemoryOptions {
   log?: (line: string) => void;
 }
 
-export interface Transfer {
-  seconds: number;
-  mibPerSecond: number;
-}
+export type { Transfer } from './lib/files.js';
 
 /** The parts of the run, each with its own peaks. */
 export type Phase = 'uploadHttp' | 'uploadFetch' | 'downloadHttp' | 'downloadFetch';
+
+/** What the node:http download rounds fetch: the whole file, its first half, its middle half. */
+export type Way = 'whole' | 'start' | 'middle';
+
+interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** The downloads of one server, every round's, in order. */
+export type Downloads = Record<Way, Transfer[]>;
 
 export interface MemoryResult {
   bytes: number;
   sha256: string;
   database: string;
+  rounds: number;
+  /** The two ranges downloaded (inclusive byte offsets), each half the file. */
+  ranges: { start: ByteRange; middle: ByteRange };
   /** Server VmRSS after start and warm-up (median of a few readings), bytes. */
   baselineRss: number;
   /** VmHWM at that moment: the peak of the start itself. */
@@ -69,30 +88,38 @@ export interface MemoryResult {
   maxSampleGapMs: number;
   uploadFetch: Transfer;
   uploadHttp: Transfer;
-  downloadHttp: Transfer;
   downloadFetch: Transfer;
+  /** The node:http download rounds; the figures are their medians. */
+  downloads: { damson: Downloads; floor: Downloads };
   disk: { write: Transfer; read: Transfer };
   /** Lines the server logged at level error or fatal. */
   errorLogLines: number;
-  /** The same file through the floor server with the node:http client. */
-  floor: { upload: Transfer; download: Transfer };
-  /** Both downloads' SHA-256 equal the file's, and the server reported the same SHA-256 for both uploads. */
+  /** The same file uploaded to the floor server with the node:http client. */
+  floorUpload: Transfer;
+  /** Both whole downloads' SHA-256 equal the file's, and the server reported the same SHA-256 for both uploads. */
   downloadHashMatches: boolean;
   serverHashMatches: boolean;
+  /** Damson's answers to the range requests that were not the expected 206 with the right bytes (empty: all right). */
+  rangeProblems: string[];
   /** This process's own RSS at the start of each phase and its peak during it (a streaming client stays flat). */
   client: { startRss: Record<Phase, number>; peaks: Record<Phase, number> };
-  target: { growthBytes: number };
+  target: { growthBytes: number; downloadRatio: number; middleRatio: number };
   met: boolean;
   report: BenchmarkReport;
 }
 
 const TARGET_GROWTH_BYTES = 100 * MiB;
+/** Damson's downloads at least this fraction of the floor's; a middle range at least this fraction of one from the start. */
+const TARGET_DOWNLOAD_RATIO = 0.8;
+const TARGET_MIDDLE_RATIO = 0.8;
 const FLOOR_SERVER = join(import.meta.dirname, 'lib', 'floor-server.ts');
 const CHUNK_BYTES = MiB;
+const WAYS: Way[] = ['whole', 'start', 'middle'];
 
 export async function runMemoryBenchmark(options: MemoryOptions = {}): Promise<MemoryResult> {
   const started = performance.now();
   const megabytes = options.megabytes ?? envInteger('BENCH_MEMORY_MB', 1024, 1, 1_048_576);
+  const rounds = options.rounds ?? envInteger('BENCH_MEMORY_ROUNDS', 3, 1, 100);
   const bytes = megabytes * MiB;
   const sampleIntervalMs = options.sampleIntervalMs ?? 50;
   const timeoutSeconds = options.timeoutSeconds ?? envInteger('BENCH_MEMORY_TIMEOUT_S', Math.round(300 + megabytes / 2));
@@ -101,13 +128,23 @@ export async function runMemoryBenchmark(options: MemoryOptions = {}): Promise<M
 
   const root = trackDirectory(await mkdtemp(join(tmpdir(), 'damson-bench-memory-')));
   let server: RunningDamson | undefined;
+  let floor: RunningServer | undefined;
   let database: BenchDatabase | undefined;
-  let sampler: NodeJS.Timeout | undefined;
+  let sampler: MemorySampler | undefined;
+  const clients: BenchClient[] = [];
+  const clientOf = (baseUrl: string, token: string) => {
+    const client = new BenchClient(baseUrl, token, () => deadline.remainingMs());
+    clients.push(client);
+    return client;
+  };
   try {
     // 1. The file, streamed to disk 1 MiB at a time and hashed on the way: it never sits in memory.
     const bigFile = join(root, 'big.bin');
     log(`writing a ${megabytes} MiB file …`);
     const sha256 = await writeRandomFile(bigFile, bytes);
+    const half = Math.floor(bytes / 2);
+    const ranges = { start: { start: 0, end: half - 1 }, middle: { start: Math.floor(bytes / 4), end: Math.floor(bytes / 4) + half - 1 } };
+    const expected: Record<Way, string> = { whole: sha256, start: await hashFile(bigFile, ranges.start), middle: await hashFile(bigFile, ranges.middle) };
 
     // 2. The disk alone, as the baseline for the transfer rates.
     const disk = { write: await diskWrite(bigFile, join(root, 'copy.bin'), bytes), read: await diskRead(bigFile, bytes) };
@@ -115,8 +152,11 @@ export async function runMemoryBenchmark(options: MemoryOptions = {}): Promise<M
     log(`disk alone: write+hash+fsync ${formatNumber(disk.write.mibPerSecond, 0)} MiB/s, read+hash ${formatNumber(disk.read.mibPerSecond, 0)} MiB/s`);
 
     // 3. The floor: a bare node:http server doing the same transfers with the same client (bench/lib/floor-server.ts).
-    const floor = await floorTransfers(join(root, 'floor'), bigFile, sha256, bytes, deadline);
-    log(`floor server: upload ${formatNumber(floor.upload.mibPerSecond, 0)} MiB/s, download ${formatNumber(floor.download.mibPerSecond, 0)} MiB/s`);
+    // It keeps running, idle, until the download rounds, which alternate between it and Damson.
+    floor = await startListening({ script: FLOOR_SERVER, args: [join(root, 'floor')], label: 'the floor server' });
+    const floorClient = clientOf(floor.baseUrl, 'none');
+    const floorUpload = await floorUploads(floorClient, root, bigFile, sha256, bytes);
+    log(`floor server: upload ${formatNumber(floorUpload.mibPerSecond, 0)} MiB/s`);
 
     // 4. Damson, warmed up with a small upload and download through the same paths.
     database = await benchDatabase(options.databaseUrl ?? process.env.BENCH_DATABASE_URL);
@@ -130,6 +170,7 @@ export async function runMemoryBenchmark(options: MemoryOptions = {}): Promise<M
     const pid = server.pid;
     const baseUrl = server.baseUrl;
     const token = await apiLogin(baseUrl, 'admin', password);
+    const damsonClient = clientOf(baseUrl, token);
     log(`Damson on ${database.label} at ${baseUrl} (pid ${pid})`);
     const smallFile = join(root, 'warm-up.bin');
     const smallHash = await writeRandomFile(smallFile, MiB);
@@ -137,154 +178,149 @@ export async function runMemoryBenchmark(options: MemoryOptions = {}): Promise<M
       const warm = await send(baseUrl, token, smallFile, deadline);
       if ((await downloadFile(baseUrl, token, warm.id, deadline)).sha256 !== smallHash) throw new Error('the warm-up download differs from its upload');
     }
-    await sleep(1000);
-    const readings: number[] = [];
-    for (let index = 0; index < 5; index++) {
-      readings.push(readMemory(pid).rss);
-      await sleep(100);
-    }
-    const baselineRss = percentile(readings, 0.5);
-    const baselineHwm = readMemory(pid).hwm;
-    log(`baseline: VmRSS ${formatNumber(baselineRss / MiB)} MiB, VmHWM ${formatNumber(baselineHwm / MiB)} MiB`);
+    const baseline = await settledMemory(pid);
+    log(`baseline: VmRSS ${formatNumber(baseline.rss / MiB)} MiB, VmHWM ${formatNumber(baseline.hwm / MiB)} MiB`);
 
     // 5. Sampling while the file goes up (twice) and comes back down.
-    let phase: Phase | undefined;
-    const peaks: Record<Phase, number> = { uploadHttp: 0, uploadFetch: 0, downloadHttp: 0, downloadFetch: 0 };
-    const clientPeaks: Record<Phase, number> = { uploadHttp: 0, uploadFetch: 0, downloadHttp: 0, downloadFetch: 0 };
-    const clientStart: Record<Phase, number> = { uploadHttp: 0, uploadFetch: 0, downloadHttp: 0, downloadFetch: 0 };
-    let samples = 0;
-    let maxGap = 0;
-    let lastSample = performance.now();
-    const sample = () => {
-      const now = performance.now();
-      maxGap = Math.max(maxGap, now - lastSample);
-      lastSample = now;
-      if (!phase) return;
-      clientPeaks[phase] = Math.max(clientPeaks[phase], process.memoryUsage.rss());
-      const memory = memoryOf(pid);
-      if (!memory) return;
-      samples++;
-      peaks[phase] = Math.max(peaks[phase], memory.rss);
+    sampler = new MemorySampler(pid, sampleIntervalMs);
+    const phases = {} as Record<Phase, PhasePeaks>;
+    const inPhase = async <T>(which: Phase, work: () => Promise<T>): Promise<T> => {
+      sampler!.begin();
+      const answer = await work();
+      phases[which] = sampler!.end();
+      log(`${which}: server peak VmRSS ${formatNumber(phases[which].server / MiB)} MiB`);
+      await sleep(500);
+      return answer;
     };
-    const timed = async <T>(which: Phase, work: () => Promise<T>): Promise<{ answer: T; transfer: Transfer }> => {
-      phase = which;
-      clientStart[which] = clientPeaks[which] = process.memoryUsage.rss();
-      lastSample = performance.now();
+    const timed = async <T>(work: () => Promise<T>): Promise<{ answer: T; transfer: Transfer }> => {
       const start = performance.now();
       const answer = await work();
-      const ms = performance.now() - start;
-      sample();
-      phase = undefined;
-      log(`${which}: ${formatNumber(bytes / MiB / (ms / 1000), 0)} MiB/s, server peak VmRSS ${formatNumber(peaks[which] / MiB)} MiB`);
-      return { answer, transfer: transfer(bytes, ms) };
+      return { answer, transfer: transfer(bytes, performance.now() - start) };
     };
-    sampler = setInterval(sample, sampleIntervalMs);
     // node:http first: fetch leaves this process's memory high afterwards, which would blur the next phase's client figure.
-    const viaHttp = await timed('uploadHttp', () => uploadOverHttp(baseUrl, token, bigFile, deadline));
-    await sleep(500);
-    const viaFetch = await timed('uploadFetch', () => uploadWithFetch(baseUrl, token, bigFile, deadline));
-    await sleep(500);
-    const downHttp = await timed('downloadHttp', () => downloadOverHttp(baseUrl, token, viaHttp.answer.id, deadline));
-    await sleep(500);
-    const downFetch = await timed('downloadFetch', () => downloadFile(baseUrl, token, viaFetch.answer.id, deadline));
-    clearInterval(sampler);
-    sampler = undefined;
-    for (const downloaded of [downHttp, downFetch]) {
-      if (downloaded.answer.bytes !== bytes) throw new Error(`downloaded ${downloaded.answer.bytes} bytes, uploaded ${bytes}`);
-    }
+    const viaHttp = await inPhase('uploadHttp', () => timed(() => uploadOverHttp(baseUrl, token, bigFile, deadline)));
+    const viaFetch = await inPhase('uploadFetch', () => timed(() => uploadWithFetch(baseUrl, token, bigFile, deadline)));
+    const targets = { damson: { client: damsonClient, path: `/file/${viaHttp.answer.id}` }, floor: { client: floorClient, path: `/files/${sha256}` } };
+    const downloads = await inPhase('downloadHttp', () => downloadRounds(targets, ranges, expected, rounds, deadline, log));
+    const downFetch = await inPhase('downloadFetch', () => timed(() => downloadFile(baseUrl, token, viaFetch.answer.id, deadline)));
+    sampler.stop();
+    if (downFetch.answer.bytes !== bytes) throw new Error(`downloaded ${downFetch.answer.bytes} bytes, uploaded ${bytes}`);
 
     const end = readMemory(pid);
     const errorLogLines = server.lineCount('"level":50') + server.lineCount('"level":60');
     await server.stop();
+    const peaks = Object.fromEntries(Object.entries(phases).map(([phase, peak]) => [phase, peak.server])) as Record<Phase, number>;
     const peakRss = Math.max(...Object.values(peaks));
-    const growth = peakRss - baselineRss;
+    const growth = peakRss - baseline.rss;
+    const whole = median(downloads.damson.whole).mibPerSecond / median(downloads.floor.whole).mibPerSecond;
+    const middle = median(downloads.damson.middle).mibPerSecond / median(downloads.damson.start).mibPerSecond;
     const result: Omit<MemoryResult, 'report'> = {
       bytes,
       sha256,
       database: database.label,
-      baselineRss,
-      baselineHwm,
+      rounds,
+      ranges,
+      baselineRss: baseline.rss,
+      baselineHwm: baseline.hwm,
       peakRss,
       peaks,
       growth,
       hwm: end.hwm,
       finalRss: end.rss,
-      samples,
+      samples: sampler.samples,
       sampleIntervalMs,
-      maxSampleGapMs: maxGap,
+      maxSampleGapMs: sampler.maxGapMs,
       uploadFetch: viaFetch.transfer,
       uploadHttp: viaHttp.transfer,
-      downloadHttp: downHttp.transfer,
       downloadFetch: downFetch.transfer,
+      downloads: { damson: downloads.damson, floor: downloads.floor },
       disk,
-      floor,
+      floorUpload,
       errorLogLines,
-      downloadHashMatches: downHttp.answer.sha256 === sha256 && downFetch.answer.sha256 === sha256,
+      downloadHashMatches: downloads.wholeMatches && downFetch.answer.sha256 === sha256,
       serverHashMatches: viaFetch.answer.sha256 === sha256 && viaHttp.answer.sha256 === sha256,
-      client: { startRss: clientStart, peaks: clientPeaks },
-      target: { growthBytes: TARGET_GROWTH_BYTES },
-      met: growth < TARGET_GROWTH_BYTES,
+      rangeProblems: downloads.rangeProblems,
+      client: {
+        startRss: Object.fromEntries(Object.entries(phases).map(([phase, peak]) => [phase, peak.clientStart])) as Record<Phase, number>,
+        peaks: Object.fromEntries(Object.entries(phases).map(([phase, peak]) => [phase, peak.client])) as Record<Phase, number>,
+      },
+      target: { growthBytes: TARGET_GROWTH_BYTES, downloadRatio: TARGET_DOWNLOAD_RATIO, middleRatio: TARGET_MIDDLE_RATIO },
+      met: growth < TARGET_GROWTH_BYTES && whole >= TARGET_DOWNLOAD_RATIO && middle >= TARGET_MIDDLE_RATIO,
     };
     return { ...result, report: memoryReport(result, megabytes, (performance.now() - started) / 1000) };
   } finally {
-    if (sampler) clearInterval(sampler);
+    sampler?.stop();
+    for (const client of clients) client.close();
     await server?.stop();
+    await floor?.stop();
     await database?.drop().catch((error: unknown) => log(`could not drop the benchmark schema: ${(error as Error).message}`));
     await removeDirectory(root);
   }
 }
 
-function readMemory(pid: number): { rss: number; hwm: number } {
-  const memory = memoryOf(pid);
-  if (!memory) throw new Error(`the server (pid ${pid}) is gone`);
-  return memory;
+/** The transfer of median rate among some. */
+function median(transfers: Transfer[]): Transfer {
+  return { mibPerSecond: percentile(transfers.map((one) => one.mibPerSecond), 0.5), seconds: percentile(transfers.map((one) => one.seconds), 0.5) };
 }
 
-function transfer(bytes: number, ms: number): Transfer {
-  return { seconds: ms / 1000, mibPerSecond: bytes / MiB / (ms / 1000) };
+/** Uploads a warm-up file and then the big one to the floor server; returns the big one's transfer. */
+async function floorUploads(client: BenchClient, root: string, path: string, sha256: string, bytes: number): Promise<Transfer> {
+  const warmUp = join(root, 'floor-warm-up.bin');
+  await writeRandomFile(warmUp, MiB);
+  const warm = await client.create(warmUp, { folderPath: '/Bench/memory' }, 'application/octet-stream');
+  await client.stream(`/files/${warm.id}`, () => undefined);
+  const start = performance.now();
+  const stored = await client.create(path, { folderPath: '/Bench/memory' }, 'application/octet-stream');
+  const upload = transfer(bytes, performance.now() - start);
+  if (stored.id !== sha256) throw new Error('the floor server stored different bytes');
+  return upload;
 }
 
-/** `bytes` pseudo-random bytes written 1 MiB at a time; returns their SHA-256. */
-async function writeRandomFile(path: string, bytes: number): Promise<string> {
-  const hash = createHash('sha256');
-  async function* chunks(): AsyncGenerator<Buffer> {
-    for (let written = 0; written < bytes; written += CHUNK_BYTES) {
-      const chunk = randomFillSync(Buffer.allocUnsafe(Math.min(CHUNK_BYTES, bytes - written)));
-      hash.update(chunk);
-      yield chunk;
+/**
+ * The whole file, its first half and its middle half from Damson and from the floor with node:http, `rounds` times,
+ * the two servers in alternating order; each download is hashed as it arrives and checked against the same bytes
+ * of the source. A wrong answer from the floor (this benchmark's own code) stops the run; Damson's are reported.
+ */
+async function downloadRounds(
+  targets: Record<'damson' | 'floor', { client: BenchClient; path: string }>,
+  ranges: Record<'start' | 'middle', ByteRange>,
+  expected: Record<Way, string>,
+  rounds: number,
+  deadline: Deadline,
+  log: (line: string) => void,
+): Promise<{ damson: Downloads; floor: Downloads; wholeMatches: boolean; rangeProblems: string[] }> {
+  const measured = { damson: { whole: [], start: [], middle: [] } as Downloads, floor: { whole: [], start: [], middle: [] } as Downloads };
+  let wholeMatches = true;
+  const rangeProblems: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (['floor', 'damson'] as const) : (['damson', 'floor'] as const);
+    for (const name of order) {
+      for (const way of WAYS) {
+        deadline.check();
+        const range = way === 'whole' ? undefined : ranges[way];
+        const length = range ? range.end - range.start + 1 : undefined;
+        const hash = createHash('sha256');
+        const start = performance.now();
+        const { status, bytes } = await targets[name].client.stream(targets[name].path, (chunk) => hash.update(chunk), range ? { range: `bytes=${range.start}-${range.end}` } : {});
+        const ms = performance.now() - start;
+        const sha256 = hash.digest('hex');
+        const right = status === (range ? 206 : 200) && (length === undefined || bytes === length) && sha256 === expected[way];
+        if (!right) {
+          const problem = `${name} ${way}${range ? ` (bytes=${range.start}-${range.end})` : ''}: HTTP ${status}, ${bytes} bytes, SHA-256 ${sha256.slice(0, 16)}… (expected ${expected[way].slice(0, 16)}…)`;
+          if (name === 'floor') throw new Error(`the floor server's download is wrong: ${problem}`);
+          if (way === 'whole') wholeMatches = false;
+          else rangeProblems.push(problem);
+        }
+        measured[name][way].push(transfer(bytes, ms));
+      }
     }
+    log(
+      `round ${round + 1}: ` +
+        WAYS.map((way) => `${way} ${formatNumber(measured.damson[way][round]!.mibPerSecond, 0)} (floor ${formatNumber(measured.floor[way][round]!.mibPerSecond, 0)})`).join(', ') +
+        ' MiB/s',
+    );
   }
-  await pipeline(Readable.from(chunks()), createWriteStream(path));
-  return hash.digest('hex');
-}
-
-/** Uploads and downloads the file through the floor server (node:http client), then removes its copy. */
-async function floorTransfers(dir: string, path: string, sha256: string, bytes: number, deadline: Deadline): Promise<{ upload: Transfer; download: Transfer }> {
-  let floor: RunningServer | undefined;
-  let client: BenchClient | undefined;
-  try {
-    floor = await startListening({ script: FLOOR_SERVER, args: [dir], label: 'the floor server' });
-    client = new BenchClient(floor.baseUrl, 'none', () => deadline.remainingMs());
-    const warmUp = join(dir, 'warm-up.bin');
-    await writeRandomFile(warmUp, MiB);
-    const warm = await client.create(warmUp, { folderPath: '/Bench/memory' }, 'application/octet-stream');
-    await client.stream(`/files/${warm.id}`, () => undefined);
-
-    let start = performance.now();
-    const stored = await client.create(path, { folderPath: '/Bench/memory' }, 'application/octet-stream');
-    const upload = transfer(bytes, performance.now() - start);
-    if (stored.id !== sha256) throw new Error('the floor server stored different bytes');
-    start = performance.now();
-    const hash = createHash('sha256');
-    const { status, bytes: received } = await client.stream(`/files/${stored.id}`, (chunk) => hash.update(chunk));
-    const download = transfer(received, performance.now() - start);
-    if (status !== 200 || received !== bytes || hash.digest('hex') !== sha256) throw new Error(`the floor server's download differs (HTTP ${status}, ${received} bytes)`);
-    return { upload, download };
-  } finally {
-    client?.close();
-    await floor?.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  return { ...measured, wholeMatches, rangeProblems };
 }
 
 /** Baseline for uploads: copy with SHA-256 on the way, then fsync, as Damson's blob store does. */
@@ -347,19 +383,6 @@ async function uploadOverHttp(baseUrl: string, token: string, path: string, dead
   }
 }
 
-/** `GET /file/{id}` through node:http, hashed chunk by chunk as it arrives. */
-async function downloadOverHttp(baseUrl: string, token: string, id: string, deadline: Deadline): Promise<{ bytes: number; sha256: string }> {
-  const client = new BenchClient(baseUrl, token, () => deadline.remainingMs());
-  try {
-    const hash = createHash('sha256');
-    const { status, bytes } = await client.stream(`/file/${id}`, (chunk) => hash.update(chunk));
-    if (status !== 200) throw new Error(`download failed: HTTP ${status}`);
-    return { bytes, sha256: hash.digest('hex') };
-  } finally {
-    client.close();
-  }
-}
-
 /** `GET /file/{id}` with fetch, hashed chunk by chunk as it arrives. */
 async function downloadFile(baseUrl: string, token: string, id: string, deadline: Deadline): Promise<{ bytes: number; sha256: string }> {
   const response = await fetch(`${baseUrl}/file/${id}`, { headers: { authorization: `Bearer ${token}` }, signal: deadline.signal() });
@@ -376,57 +399,81 @@ async function downloadFile(baseUrl: string, token: string, id: string, deadline
 function memoryReport(result: Omit<MemoryResult, 'report'>, megabytes: number, seconds: number): BenchmarkReport {
   const mib = (value: number) => value / MiB;
   const same = result.downloadHashMatches && result.serverHashMatches;
-  const throughput = (name: string, measured: Transfer, disk: Transfer) => ({
+  const rangesRight = result.rangeProblems.length === 0;
+  const rangeMib = formatNumber(mib(result.ranges.start.end + 1), 0);
+  const { damson, floor } = result.downloads;
+  const rate = (transfers: Transfer[]) => median(transfers).mibPerSecond;
+  const against = (name: string, value: number, baseline: number, target?: number) => ({
     name,
-    value: measured.mibPerSecond,
+    value,
     unit: 'MiB/s',
     digits: 0,
-    baseline: disk.mibPerSecond,
-    ratio: measured.mibPerSecond / disk.mibPerSecond,
+    baseline,
+    ratio: value / baseline,
+    ...(target === undefined ? {} : { target: { text: `≥ ×${formatNumber(target, 2)}`, met: value / baseline >= target } }),
   });
+  const of = `median of ${result.rounds}`;
+  const rates = (transfers: Transfer[]) => transfers.map((one) => formatNumber(one.mibPerSecond, 0)).join(', ');
   const clientGrowth = (phase: Phase) => formatNumber(mib(result.client.peaks[phase] - result.client.startRss[phase]));
+  const floorMiddle = rate(floor.middle) / rate(floor.start);
   return {
     id: 'memory',
-    title: `Memory: streaming a ${formatNumber(megabytes, 0)} MiB file up and down`,
+    title: `Memory: streaming a ${formatNumber(megabytes, 0)} MiB file up and down, whole and by range`,
     description:
       `One ${formatNumber(megabytes, 0)} MiB file is uploaded to a Damson server process twice (POST /services/create, multipart: once piped from ` +
-      `a read stream through node:http, once with fs.openAsBlob + FormData + fetch) and downloaded twice (GET /file/{id}, ` +
-      `node:http and fetch, hashed as it arrives). The server's VmRSS (/proc/<pid>/status) is read every ${formatNumber(result.sampleIntervalMs, 0)} ms ` +
-      `throughout; database: ${result.database}.`,
+      `a read stream through node:http, once with fs.openAsBlob + FormData + fetch) and downloaded with GET /file/{id}: with node:http ` +
+      `${result.rounds} times whole, as its first half (Range: bytes=${result.ranges.start.start}-${result.ranges.start.end}) and as its middle half ` +
+      `(Range: bytes=${result.ranges.middle.start}-${result.ranges.middle.end}), alternating with the same downloads from the floor server, then once with fetch; ` +
+      `every download is hashed as it arrives and compared with the same bytes of the file. The server's VmRSS (/proc/<pid>/status) is read every ` +
+      `${formatNumber(result.sampleIntervalMs, 0)} ms throughout; database: ${result.database}.`,
     baseline:
       'RSS rows: the server\u2019s VmRSS (and VmHWM) after start and a warm-up upload and download of 1 MiB. node:http transfer rows: ' +
       'the floor, a bare node:http server (bench/lib/floor-server.ts) that parses the multipart body with the same parser, hashes, ' +
-      'writes, fsyncs and renames the file, and streams it back, driven by the same client.',
-    parameters: { BENCH_MEMORY_MB: megabytes, database: result.database, 'sample interval': `${result.sampleIntervalMs} ms` },
+      'writes, fsyncs and renames the file, and streams it back (createReadStream(path, { start, end }).pipe(response), 206 for a range), ' +
+      'driven by the same client in the same rounds. Middle-against-start row: Damson\u2019s own range from the start.',
+    parameters: { BENCH_MEMORY_MB: megabytes, BENCH_MEMORY_ROUNDS: result.rounds, database: result.database, 'sample interval': `${result.sampleIntervalMs} ms` },
     figures: [
       { name: 'Peak VmRSS during the transfers', value: mib(result.peakRss), unit: 'MiB', baseline: mib(result.baselineRss), ratio: result.peakRss / result.baselineRss },
       {
         name: 'RSS growth (peak − baseline)',
         value: mib(result.growth),
         unit: 'MiB',
-        target: { text: `< ${formatNumber(mib(result.target.growthBytes), 0)} MiB`, met: result.met },
+        target: { text: `< ${formatNumber(mib(result.target.growthBytes), 0)} MiB`, met: result.growth < result.target.growthBytes },
       },
       { name: 'VmHWM after the transfers', value: mib(result.hwm), unit: 'MiB', baseline: mib(result.baselineHwm), ratio: result.hwm / result.baselineHwm },
-      throughput('Upload, node:http + read stream', result.uploadHttp, result.floor.upload),
+      against('Upload, node:http + read stream', result.uploadHttp.mibPerSecond, result.floorUpload.mibPerSecond),
       { name: 'Upload, fetch + FormData + openAsBlob', value: result.uploadFetch.mibPerSecond, unit: 'MiB/s', digits: 0 },
-      throughput('Download, node:http', result.downloadHttp, result.floor.download),
+      against(`Download, node:http (${of})`, rate(damson.whole), rate(floor.whole), result.target.downloadRatio),
+      against(`Range from the start, ${rangeMib} MiB (${of})`, rate(damson.start), rate(floor.start)),
+      against(`Range in the middle, ${rangeMib} MiB (${of})`, rate(damson.middle), rate(floor.middle)),
+      against('Range in the middle ÷ range from the start (Damson)', rate(damson.middle), rate(damson.start), result.target.middleRatio),
       { name: 'Download, fetch', value: result.downloadFetch.mibPerSecond, unit: 'MiB/s', digits: 0 },
       {
-        name: 'SHA-256: download = uploads = server\u2019s',
+        name: 'SHA-256: downloads = uploads = server\u2019s',
         value: same ? 1 : 0,
         unit: '',
         display: same ? 'equal' : 'DIFFERENT',
         target: { text: 'equal', met: same },
       },
+      {
+        name: 'Ranges: 206, length, SHA-256 = the same bytes of the file',
+        value: rangesRight ? 1 : 0,
+        unit: '',
+        display: rangesRight ? 'right' : `${result.rangeProblems.length} wrong`,
+        target: { text: 'right', met: rangesRight },
+      },
     ],
     notes: [
       `Server peak VmRSS by phase: upload with node:http ${formatNumber(mib(result.peaks.uploadHttp))} MiB, upload with fetch ` +
-        `${formatNumber(mib(result.peaks.uploadFetch))} MiB, download with node:http ${formatNumber(mib(result.peaks.downloadHttp))} MiB, ` +
-        `with fetch ${formatNumber(mib(result.peaks.downloadFetch))} MiB; ` +
+        `${formatNumber(mib(result.peaks.uploadFetch))} MiB, node:http downloads ${formatNumber(mib(result.peaks.downloadHttp))} MiB, ` +
+        `download with fetch ${formatNumber(mib(result.peaks.downloadFetch))} MiB; ` +
         `${formatNumber(mib(result.finalRss))} MiB at the end.`,
       `${result.samples} readings; the longest gap between two was ${formatNumber(result.maxSampleGapMs, 0)} ms (VmHWM covers the gaps).`,
+      `node:http downloads, MiB/s per round: whole ${rates(damson.whole)} (floor ${rates(floor.whole)}); first half ${rates(damson.start)} ` +
+        `(floor ${rates(floor.start)}); middle half ${rates(damson.middle)} (floor ${rates(floor.middle)}). The floor's middle half against its ` +
+        `first: ×${formatNumber(floorMiddle, 2)}.`,
       `Transfer times: ${formatNumber(result.uploadHttp.seconds, 1)} s (node:http) and ${formatNumber(result.uploadFetch.seconds, 1)} s (fetch) up, ` +
-        `${formatNumber(result.downloadHttp.seconds, 1)} s (node:http) and ${formatNumber(result.downloadFetch.seconds, 1)} s (fetch) down. ` +
+        `${formatNumber(median(damson.whole).seconds, 1)} s (node:http, median) and ${formatNumber(result.downloadFetch.seconds, 1)} s (fetch) down. ` +
         `SHA-256 ${result.sha256.slice(0, 16)}….`,
       `The disk alone, in this process: the file copied with SHA-256 and fsync at ${formatNumber(result.disk.write.mibPerSecond, 0)} MiB/s, ` +
         `read with SHA-256 at ${formatNumber(result.disk.read.mibPerSecond, 0)} MiB/s. The fetch rows have no baseline: they show the client ` +
@@ -435,9 +482,10 @@ function memoryReport(result: Omit<MemoryResult, 'report'>, megabytes: number, s
         `${clientGrowth('uploadFetch')} MiB during the fetch upload, ${clientGrowth('downloadHttp')} MiB and ${clientGrowth('downloadFetch')} MiB ` +
         `during the node:http and fetch downloads ` +
         `(each from its own start): growth near the file size means that client held the file in memory.`,
+      ...result.rangeProblems.map((problem) => `Wrong range answer from Damson: ${problem}.`),
       ...(result.errorLogLines > 0 ? [`The server logged ${result.errorLogLines} error line(s).`] : []),
     ],
-    command: `BENCH_MEMORY_MB=${megabytes} node --import tsx bench/memory.ts`,
+    command: `BENCH_MEMORY_MB=${megabytes} BENCH_MEMORY_ROUNDS=${result.rounds} node --import tsx bench/memory.ts`,
     seconds,
   };
 }

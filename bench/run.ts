@@ -43,9 +43,10 @@ export const BENCHMARKS: BenchmarkEntry[] = [
   },
   {
     id: 'memory',
-    title: 'Memory: streaming a large file up and down',
+    title: 'Memory: streaming a large file up and down, whole and by range',
     settings: [
       { name: 'BENCH_MEMORY_MB', fallback: '1024', meaning: 'size of the file uploaded and downloaded, in MiB' },
+      { name: 'BENCH_MEMORY_ROUNDS', fallback: '3', meaning: 'rounds of node:http downloads (whole file, first half, middle half) from Damson and from the floor, in alternating order; the figures are medians' },
       { name: 'BENCH_MEMORY_TIMEOUT_S', fallback: '300 + 0.5 per MiB', meaning: 'hard time limit of the memory benchmark' },
     ],
     run: async () => (await runMemoryBenchmark()).report,

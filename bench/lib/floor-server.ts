@@ -6,7 +6,8 @@
  * - POST (any path), multipart: the file part is parsed with the parser Damson uses (@fastify/busboy, under
  *   @fastify/multipart), hashed with SHA-256 while it streams to a temporary file, fsynced, renamed into place
  *   (and the directory fsynced), as Damson's blob store does; the answer is `{"id": "<sha256>"}`.
- * - GET /files/<sha256>: that file, streamed with a content length, as Damson's `/file/{id}` does.
+ * - GET /files/<sha256>: that file, streamed with a content length, as Damson's `/file/{id}` does; a single
+ *   `Range: bytes=<first>-[<last>]` is answered with 206 and those bytes (read from a stream that starts there).
  *
  * No framework, authentication, metadata extraction or database: whatever Damson costs beyond this is its own.
  */
@@ -68,12 +69,21 @@ async function receive(request: IncomingMessage): Promise<string> {
   return key;
 }
 
-async function serve(key: string, response: ServerResponse): Promise<void> {
+async function serve(key: string, range: string | undefined, response: ServerResponse): Promise<void> {
   if (!/^[0-9a-f]{64}$/.test(key)) throw new Error('bad key');
   const path = join(fileDir, key);
   const { size } = await stat(path);
-  response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
-  await pipeline(createReadStream(path), response);
+  const match = range ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
+  if (!match) {
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+    await pipeline(createReadStream(path), response);
+    return;
+  }
+  const start = Number(match[1]);
+  const end = match[2] ? Math.min(Number(match[2]), size - 1) : size - 1;
+  if (start > end) throw new Error('unsatisfiable range');
+  response.writeHead(206, { 'content-type': 'application/octet-stream', 'content-length': String(end - start + 1), 'content-range': `bytes ${start}-${end}/${size}` });
+  await pipeline(createReadStream(path, { start, end }), response);
 }
 
 const server = createServer((request, response) => {
@@ -83,7 +93,7 @@ const server = createServer((request, response) => {
     response.end(JSON.stringify({ errorcode: 400, message: (error as Error).message }));
   };
   if (request.method === 'GET' && request.url?.startsWith('/files/')) {
-    serve(request.url.slice('/files/'.length), response).catch(fail);
+    serve(request.url.slice('/files/'.length), request.headers.range, response).catch(fail);
     return;
   }
   receive(request).then((key) => {

@@ -64,7 +64,7 @@ export class BenchClient {
   }
 
   /** A GET whose body is handed to `onChunk` as it arrives, never gathered; returns the status and byte count. */
-  stream(path: string, onChunk: (chunk: Buffer) => void): Promise<{ status: number; bytes: number }> {
+  stream(path: string, onChunk: (chunk: Buffer) => void, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number }> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -73,7 +73,7 @@ export class BenchClient {
           path: `${this.url.pathname.replace(/\/$/, '')}${path}`,
           method: 'GET',
           agent: this.agent,
-          headers: { authorization: `Bearer ${this.token}` },
+          headers: { authorization: `Bearer ${this.token}`, ...headers },
           timeout: Math.max(1, this.timeoutMs()),
         },
         (response) => {

@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { percentile } from './report.js';
 
 /** Linux reports CPU times in clock ticks; USER_HZ is 100 on every mainstream kernel build. */
 const TICKS_PER_SECOND = 100;
@@ -81,4 +83,79 @@ export function machineCpuSeconds(): { total: number; busy: number } {
   const total = ticks.reduce((sum, value) => sum + value, 0);
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
   return { total: total / TICKS_PER_SECOND, busy: (total - idle) / TICKS_PER_SECOND };
+}
+
+/** memoryOf, or an error once the process is gone. */
+export function readMemory(pid: number): { rss: number; hwm: number } {
+  const memory = memoryOf(pid);
+  if (!memory) throw new Error(`the server (pid ${pid}) is gone`);
+  return memory;
+}
+
+/** A process's memory at rest: after a 1 s pause, VmRSS as the median of five readings 100 ms apart, and VmHWM. */
+export async function settledMemory(pid: number): Promise<{ rss: number; hwm: number }> {
+  await sleep(1000);
+  const readings: number[] = [];
+  for (let index = 0; index < 5; index++) {
+    readings.push(readMemory(pid).rss);
+    await sleep(100);
+  }
+  return { rss: percentile(readings, 0.5), hwm: readMemory(pid).hwm };
+}
+
+/** The peaks of one phase: the server's VmRSS, and this process's (the client's) RSS at the start and at most. */
+export interface PhasePeaks {
+  server: number;
+  clientStart: number;
+  client: number;
+}
+
+/**
+ * Reads a server's VmRSS (and this process's own RSS) every `intervalMs` while a phase is open, keeping the peaks.
+ * The timer shares this process's event loop with the transfers, so the longest gap between readings is kept too
+ * (VmHWM covers the gaps).
+ */
+export class MemorySampler {
+  samples = 0;
+  maxGapMs = 0;
+  private open = false;
+  private peaks: PhasePeaks = { server: 0, clientStart: 0, client: 0 };
+  private last = performance.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pid: number,
+    readonly intervalMs: number,
+  ) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  begin(): void {
+    const rss = process.memoryUsage.rss();
+    this.peaks = { server: 0, clientStart: rss, client: rss };
+    this.last = performance.now();
+    this.open = true;
+  }
+
+  end(): PhasePeaks {
+    this.sample();
+    this.open = false;
+    return this.peaks;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private sample(): void {
+    const now = performance.now();
+    this.maxGapMs = Math.max(this.maxGapMs, now - this.last);
+    this.last = now;
+    if (!this.open) return;
+    this.peaks.client = Math.max(this.peaks.client, process.memoryUsage.rss());
+    const memory = memoryOf(this.pid);
+    if (!memory) return;
+    this.samples++;
+    this.peaks.server = Math.max(this.peaks.server, memory.rss);
+  }
 }
