@@ -30,7 +30,7 @@ import { apiLogin, type BenchDatabase, benchDatabase, benchPassword, type Runnin
 import { hashFile, type Transfer, transfer, writeRandomFile } from './lib/files.js';
 import { BenchClient } from './lib/http.js';
 import { MemorySampler, type PhasePeaks, readMemory, settledMemory } from './lib/proc.js';
-import { type BenchmarkReport, Deadline, envInteger, formatNumber, isMainModule, MiB, percentile, printReport } from './lib/report.js';
+import { type BenchmarkReport, Deadline, envInteger, formatNumber, isMainModule, MiB, percentile, printReport, rssFigures } from './lib/report.js';
 
 export interface MemoryOptions {
   /** File size in MiB. Default BENCH_MEMORY_MB or 1024. */
@@ -433,14 +433,7 @@ function memoryReport(result: Omit<MemoryResult, 'report'>, megabytes: number, s
       'driven by the same client in the same rounds. Middle-against-start row: Damson\u2019s own range from the start.',
     parameters: { BENCH_MEMORY_MB: megabytes, BENCH_MEMORY_ROUNDS: result.rounds, database: result.database, 'sample interval': `${result.sampleIntervalMs} ms` },
     figures: [
-      { name: 'Peak VmRSS during the transfers', value: mib(result.peakRss), unit: 'MiB', baseline: mib(result.baselineRss), ratio: result.peakRss / result.baselineRss },
-      {
-        name: 'RSS growth (peak − baseline)',
-        value: mib(result.growth),
-        unit: 'MiB',
-        target: { text: `< ${formatNumber(mib(result.target.growthBytes), 0)} MiB`, met: result.growth < result.target.growthBytes },
-      },
-      { name: 'VmHWM after the transfers', value: mib(result.hwm), unit: 'MiB', baseline: mib(result.baselineHwm), ratio: result.hwm / result.baselineHwm },
+      ...rssFigures('transfers', { baseline: result.baselineRss, peak: result.peakRss, hwmBefore: result.baselineHwm, hwmAfter: result.hwm }, result.target.growthBytes),
       against('Upload, node:http + read stream', result.uploadHttp.mibPerSecond, result.floorUpload.mibPerSecond),
       { name: 'Upload, fetch + FormData + openAsBlob', value: result.uploadFetch.mibPerSecond, unit: 'MiB/s', digits: 0 },
       against(`Download, node:http (${of})`, rate(damson.whole), rate(floor.whole), result.target.downloadRatio),

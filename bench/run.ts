@@ -16,6 +16,7 @@ import { runLoginBenchmark } from './login.js';
 import { runMemoryBenchmark } from './memory.js';
 import { runSearchBenchmark } from './search.js';
 import { runSoak } from './soak.js';
+import { runUploadsBenchmark } from './uploads.js';
 import { runAuthBenchmark, runClusterBenchmark } from './throughput.js';
 import { type BenchmarkReport, envInteger, FIGURE_HEADERS, figureCells, formatNumber, machineFacts, printReport } from './lib/report.js';
 
@@ -50,6 +51,16 @@ export const BENCHMARKS: BenchmarkEntry[] = [
       { name: 'BENCH_MEMORY_TIMEOUT_S', fallback: '300 + 0.5 per MiB', meaning: 'hard time limit of the memory benchmark' },
     ],
     run: async () => (await runMemoryBenchmark()).report,
+  },
+  {
+    id: 'uploads',
+    title: 'Uploads at once: server memory under concurrent large uploads',
+    settings: [
+      { name: 'BENCH_UPLOAD_CLIENTS', fallback: '20', meaning: '`uploads`: clients uploading at once, each one file on a connection of its own' },
+      { name: 'BENCH_UPLOAD_MB', fallback: '200', meaning: '`uploads`: size of each client\u2019s file, in MiB' },
+      { name: 'BENCH_UPLOAD_TIMEOUT_S', fallback: '300 + 0.25 per MiB uploaded', meaning: 'hard time limit of the uploads benchmark' },
+    ],
+    run: async () => (await runUploadsBenchmark()).report,
   },
   {
     id: 'search',

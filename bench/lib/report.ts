@@ -198,3 +198,21 @@ export function isMainModule(moduleUrl: string): boolean {
 }
 
 export const MiB = 1024 * 1024;
+
+/**
+ * The three memory rows of a server under some load (`during` says which): its peak VmRSS against its settled
+ * VmRSS, the growth between them against a target, and its VmHWM afterwards against the VmHWM before.
+ */
+export function rssFigures(during: string, rss: { baseline: number; peak: number; hwmBefore: number; hwmAfter: number }, targetGrowthBytes: number): Figure[] {
+  const growth = rss.peak - rss.baseline;
+  return [
+    { name: `Peak VmRSS during the ${during}`, value: rss.peak / MiB, unit: 'MiB', baseline: rss.baseline / MiB, ratio: rss.peak / rss.baseline },
+    {
+      name: 'RSS growth (peak − baseline)',
+      value: growth / MiB,
+      unit: 'MiB',
+      target: { text: `< ${formatNumber(targetGrowthBytes / MiB, 0)} MiB`, met: growth < targetGrowthBytes },
+    },
+    { name: `VmHWM after the ${during}`, value: rss.hwmAfter / MiB, unit: 'MiB', baseline: rss.hwmBefore / MiB, ratio: rss.hwmAfter / rss.hwmBefore },
+  ];
+}
