@@ -310,7 +310,7 @@ function document(facts: Record<string, string>, sections: string[], outcomes: M
     '## How to run',
     '',
     '```sh',
-    'npm run bench                                  # every benchmark but search-1m (about 8 minutes), rewrites BENCHMARKS.md',
+    'npm run bench                                  # every benchmark but search-1m (about 10 minutes), rewrites BENCHMARKS.md',
     'BENCH_ONLY=memory npm run bench                # some of them; the other sections are kept',
     'BENCH_ONLY=auth,cluster npm run bench          # throughput under load (autocannon); cluster needs PostgreSQL and redis-server',
     'BENCH_ONLY=search-1m npm run bench             # search on 1,000,000 assets (about 25 minutes)',
