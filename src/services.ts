@@ -55,11 +55,11 @@ export async function openSharedStores(config: Config, log?: RedisLogger): Promi
  * throttling live in Redis when there is one (shared by every node), else in the database.
  */
 export function createServices(database: DatabaseHandle, config: Config, clock: Clock, shared?: SharedStores): Services {
-  const userStore = new UserStore(database.db);
+  const userStore = new UserStore(database);
   const redis = shared?.redis;
   const absoluteTimeoutMs = config.sessionMaxHours * 3_600_000;
   const keyPrefix = config.redisKeyPrefix;
-  const tokenStore: AuthTokenStore = redis ? new RedisAuthTokenStore(redis, { absoluteTimeoutMs, keyPrefix }) : new SqlAuthTokenStore(database.db);
+  const tokenStore: AuthTokenStore = redis ? new RedisAuthTokenStore(redis, { absoluteTimeoutMs, keyPrefix }) : new SqlAuthTokenStore(database);
   const throttleStore: LoginThrottleStore = redis ? new RedisLoginThrottleStore(redis, { keyPrefix }) : new SqlLoginThrottleStore(database.db);
   const auth = new AuthService(userStore, tokenStore, throttleStore, clock, {
     idleTimeoutMs: config.sessionIdleMinutes * 60_000,

@@ -79,7 +79,7 @@ export function recordingDatabase(dialect: DialectName, passThrough?: Kysely<Dat
           },
   });
   return {
-    handle: { db, dialect, close: () => db.destroy() },
+    handle: { db, dialect, readCommitted: async (query) => (await db.executeQuery(query)).rows, close: () => db.destroy() },
     take: () => driver.connection.queries.splice(0),
   };
 }

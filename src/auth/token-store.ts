@@ -1,4 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { DatabaseHandle } from '../db/database.js';
+import { prepareRead } from '../db/prepared-read.js';
 import type { AuthTokenTable, Database } from '../db/schema.js';
 
 export type TokenKind = 'session' | 'api';
@@ -32,7 +34,14 @@ export interface AuthTokenStore {
 
 /** The embedded (and single-database) token store: a table next to the users. */
 export class SqlAuthTokenStore implements AuthTokenStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  /** Every authenticated request looks its token up: prepared once (prepareRead). */
+  private readonly selectByHash;
+
+  constructor(database: DatabaseHandle) {
+    this.db = database.db;
+    this.selectByHash = prepareRead(database, (tokenHash: string) => this.db.selectFrom('auth_tokens').selectAll().where('token_hash', '=', tokenHash));
+  }
 
   async create(token: StoredToken): Promise<void> {
     await this.db
@@ -51,7 +60,7 @@ export class SqlAuthTokenStore implements AuthTokenStore {
   }
 
   async find(tokenHash: string): Promise<StoredToken | undefined> {
-    const row = await this.db.selectFrom('auth_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    const [row] = await this.selectByHash(tokenHash);
     return row && toStoredToken(row);
   }
 

@@ -1,4 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { DatabaseHandle } from '../db/database.js';
+import { prepareRead } from '../db/prepared-read.js';
 import type { Database, UserTable } from '../db/schema.js';
 
 export interface User {
@@ -21,7 +23,14 @@ export function usernameKey(username: string): string {
 
 /** User rows in the metadata database. I/O only; the rules live in the services. */
 export class UserStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  /** Every authenticated request reads its user: prepared once (prepareRead). */
+  private readonly selectById;
+
+  constructor(database: DatabaseHandle) {
+    this.db = database.db;
+    this.selectById = prepareRead(database, (id: string) => this.db.selectFrom('users').selectAll().where('id', '=', id));
+  }
 
   async findByUsername(username: string): Promise<User | undefined> {
     const row = await this.db.selectFrom('users').selectAll().where('username_key', '=', usernameKey(username)).executeTakeFirst();
@@ -29,7 +38,7 @@ export class UserStore {
   }
 
   async findById(id: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = await this.selectById(id);
     return row && toUser(row);
   }
 

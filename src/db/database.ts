@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
@@ -13,6 +13,11 @@ export interface DatabaseHandle {
   dialect: DialectName;
   /** PostgreSQL: the schema Damson's tables are in (the connection's current schema). */
   schema?: string;
+  /**
+   * Runs a compiled read outside Kysely's query machinery: for the few lookups made on every request (see
+   * prepareRead). It sees committed data only, never another request's transaction in progress.
+   */
+  readCommitted<Row>(query: CompiledQuery<Row>): Promise<Row[]>;
   close(): Promise<void>;
 }
 
@@ -41,14 +46,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
 
 function openSqlite(dataDir: string): DatabaseHandle {
   mkdirSync(dataDir, { recursive: true });
-  const sqlite = new SQLite(join(dataDir, 'damson.sqlite'));
+  const file = join(dataDir, 'damson.sqlite');
+  const sqlite = new SQLite(file);
   // WAL lets readers proceed during a write; synchronous=FULL makes every acknowledged commit durable.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  // A second connection for readCommitted: on the first one a read would run inside whatever transaction another
+  // request has open. In WAL mode it sees every committed write at once and never waits for a writer.
+  const reader = new SQLite(file);
+  reader.pragma('query_only = ON');
+  reader.pragma('busy_timeout = 5000');
+  const readerStatements = withStatementCache(reader);
+  return {
+    db,
+    dialect: 'sqlite',
+    readCommitted: async <Row>(query: CompiledQuery<Row>) => readerStatements.prepare(query.sql).all(query.parameters as unknown[]) as Row[],
+    close: async () => {
+      reader.close();
+      await db.destroy();
+    },
+  };
 }
 
 /** Statements kept prepared: enough for every distinct query Damson sends, bounded for search's varied SQL. */
@@ -91,7 +111,9 @@ function openPostgres(connectionString: string, poolSize: number): DatabaseHandl
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  // Every pool connection is outside any transaction until Kysely hands it out, so a plain pool query reads committed data.
+  const readCommitted = async <Row>(query: CompiledQuery<Row>) => (await pool.query(query.sql, query.parameters as unknown[])).rows as Row[];
+  return { db, dialect: 'postgres', readCommitted, close: () => db.destroy() };
 }
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
