@@ -123,8 +123,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
   await app.register(fastifyMultipart, { limits: { fieldSize: BODY_LIMIT_BYTES, fields: 1000, parts: 2000 } });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback hooks rather than async ones for what runs on every response and has nothing to wait for.
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    done();
   });
   const metrics = new Metrics({ jobsByState: () => jobs.counts(), activeSessions: () => auth.activeSessions() });
   metrics.observe(app);

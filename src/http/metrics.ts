@@ -29,6 +29,7 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  private readonly series = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<'method' | 'route'> }>();
   private readonly storeErrors = new Counter({
     name: 'damson_store_unavailable_total',
     help: 'Requests answered 503 because a store could not be reached, by store',
@@ -59,11 +60,26 @@ export class Metrics {
 
   /** Counts every answered request (including 404s and errors) from this app. */
   observe(app: FastifyInstance): void {
-    app.addHook('onResponse', async (request, reply) => {
-      const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched' };
-      this.requests.inc({ ...labels, status: String(reply.statusCode) });
-      this.latency.observe(labels, reply.elapsedTime / 1000);
+    app.addHook('onResponse', (request, reply, done) => {
+      const { count, latency } = this.seriesFor(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+      count.inc();
+      latency.observe(reply.elapsedTime / 1000);
+      done();
     });
+  }
+
+  /**
+   * The counter and histogram children of one method, route and status. Looked up once per combination (their
+   * number is bounded by the routes): resolving labels on every request is most of what counting costs.
+   */
+  private seriesFor(method: string, route: string, status: number) {
+    const key = `${method} ${status} ${route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = { count: this.requests.labels({ method, route, status: String(status) }), latency: this.latency.labels({ method, route }) };
+      this.series.set(key, series);
+    }
+    return series;
   }
 
   storeUnavailable(error: unknown): void {

@@ -6,7 +6,7 @@ const ONE_YEAR_SECONDS = 31_536_000;
  * Headers every response carries. API answers are never cached unless a route says otherwise, cannot be framed,
  * and do not leak the URL (which may hold a signed secret) through Referer.
  */
-export async function addSecurityHeaders(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+export function addSecurityHeaders(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload: unknown) => void): void {
   reply.header('x-content-type-options', 'nosniff');
   reply.header('x-frame-options', 'DENY');
   reply.header('referrer-policy', 'no-referrer');
@@ -14,5 +14,6 @@ export async function addSecurityHeaders(request: FastifyRequest, reply: Fastify
   if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', 'same-origin');
   if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   if (request.protocol === 'https') reply.header('strict-transport-security', `max-age=${ONE_YEAR_SECONDS}; includeSubDomains`);
-  return payload;
+  // A callback hook, not an async one: it runs on every response and has nothing to wait for.
+  done(null, payload);
 }
