@@ -15,7 +15,8 @@ export interface DatabaseHandle {
   schema?: string;
   /**
    * Runs a compiled read outside Kysely's query machinery: for the few lookups made on every request (see
-   * prepareRead). It sees committed data only, never another request's transaction in progress.
+   * prepareRead). It sees committed data only, never another request's transaction in progress. Its rows may be
+   * shared between callers: read them, never change them.
    */
   readCommitted<Row>(query: CompiledQuery<Row>): Promise<Row[]>;
   close(): Promise<void>;
@@ -54,20 +55,53 @@ function openSqlite(dataDir: string): DatabaseHandle {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  // A second connection for readCommitted: on the first one a read would run inside whatever transaction another
-  // request has open. In WAL mode it sees every committed write at once and never waits for a writer.
-  const reader = new SQLite(file);
-  reader.pragma('query_only = ON');
-  reader.pragma('busy_timeout = 5000');
-  const readerStatements = withStatementCache(reader);
+  const reader = openCommittedReader(file);
   return {
     db,
     dialect: 'sqlite',
-    readCommitted: async <Row>(query: CompiledQuery<Row>) => readerStatements.prepare(query.sql).all(query.parameters as unknown[]) as Row[],
+    readCommitted: async (query) => reader.read(query),
     close: async () => {
       reader.close();
       await db.destroy();
     },
+  };
+}
+
+/** Answers readCommitted keeps between two commits (one per live token and per user at most, in practice). */
+const REMEMBERED_ANSWERS = 10_000;
+
+/**
+ * readCommitted on SQLite. A connection of its own: on the main one a read would run inside whatever transaction
+ * another request has open; in WAL mode this one sees every committed write at once and never waits for a writer.
+ * Answers are remembered until the database changes: `PRAGMA data_version` moves whenever another connection
+ * commits (this process's writer, a CLI command, another process), so a remembered answer is always what the
+ * query would return now. That makes it for deterministic reads only, which prepared lookups are.
+ */
+function openCommittedReader(file: string) {
+  const reader = new SQLite(file);
+  reader.pragma('query_only = ON');
+  reader.pragma('busy_timeout = 5000');
+  const statements = withStatementCache(reader);
+  const dataVersion = reader.prepare('PRAGMA data_version').pluck();
+  let answersOfVersion: unknown;
+  const answers = new Map<string, readonly unknown[]>();
+  return {
+    read<Row>(query: CompiledQuery<Row>): Row[] {
+      const version = dataVersion.get();
+      if (version !== answersOfVersion || answers.size >= REMEMBERED_ANSWERS) {
+        answers.clear();
+        answersOfVersion = version;
+      }
+      const key = JSON.stringify([query.sql, query.parameters]);
+      let rows = answers.get(key);
+      if (!rows) {
+        // Frozen: every caller gets the same rows.
+        rows = Object.freeze(statements.prepare(query.sql).all(query.parameters as unknown[]).map((row) => Object.freeze(row)));
+        answers.set(key, rows);
+      }
+      return rows as Row[];
+    },
+    close: () => reader.close(),
   };
 }
 

@@ -26,11 +26,12 @@ const user = (id: string, username: string, enabled = 1) => ({
 await forEachDialect((dialect) => {
   let database: DatabaseHandle;
   let dataDir: string;
+  let databaseUrl: string | undefined;
   const schema = `damson_test_prepared_${process.pid}_${Date.now()}`;
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'damson-prepared-'));
-    const databaseUrl = dialect === 'postgres' ? await createTestSchema(schema) : undefined;
+    databaseUrl = dialect === 'postgres' ? await createTestSchema(schema) : undefined;
     database = await openDatabase({ dataDir, databaseUrl });
     await database.db.insertInto('users').values([user('u1', 'Ada'), user('u2', 'Grace', 0)]).execute();
   });
@@ -58,8 +59,22 @@ await forEachDialect((dialect) => {
 
   it('sees a committed write at once, and nothing of a transaction still open', async () => {
     const enabledOf = prepareRead(database, (id: string) => database.db.selectFrom('users').select('enabled').where('id', '=', id));
+    assert.deepEqual(await enabledOf('u1'), [{ enabled: 1 }]);
+    assert.deepEqual(await enabledOf('u1'), [{ enabled: 1 }], 'asked again, the same answer');
     await database.db.updateTable('users').set({ enabled: 0 }).where('id', '=', 'u1').execute();
     assert.deepEqual(await enabledOf('u1'), [{ enabled: 0 }], 'a user disabled a moment ago is disabled for the next request');
+    // Another process on the same database (a CLI command, another node on PostgreSQL) changes it too.
+    const other = await openDatabase({ dataDir, databaseUrl });
+    try {
+      await other.db.updateTable('users').set({ full_name: 'Ada L.' }).where('id', '=', 'u2').execute();
+      assert.deepEqual(await enabledOf('u1'), [{ enabled: 0 }]);
+      const nameOf = prepareRead(database, (id: string) => database.db.selectFrom('users').select('full_name').where('id', '=', id));
+      assert.deepEqual(await nameOf('u2'), [{ full_name: 'Ada L.' }]);
+      await other.db.updateTable('users').set({ full_name: 'Grace H.' }).where('id', '=', 'u2').execute();
+      assert.deepEqual(await nameOf('u2'), [{ full_name: 'Grace H.' }], 'a commit by another connection is seen at once');
+    } finally {
+      await other.close();
+    }
 
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
