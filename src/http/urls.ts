@@ -1,9 +1,20 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { badRequest } from '../lib/errors.js';
 
 /** The absolute URL of this server's base (public URL if configured, else as the request reached us). */
 export function publicBaseUrl(request: FastifyRequest, config: Config): string {
   return config.publicUrl ?? `${request.protocol}://${request.host}${config.basePath}`;
+}
+
+/**
+ * The base of the URLs in hits. Signing parses each URL, which a Host header such as `a|b` makes impossible: with
+ * `sign` such a request is a 400, to be asked before anything changes so that the refusal leaves nothing behind.
+ */
+export function hitBaseUrl(request: FastifyRequest, config: Config, sign: boolean): string {
+  const baseUrl = publicBaseUrl(request, config);
+  if (sign && !URL.canParse(baseUrl)) throw badRequest('URLs cannot be signed for this Host header: it is not a valid host');
+  return baseUrl;
 }
 
 /** Origins a browser page of this server may have: the configured public one and the one the request used. */

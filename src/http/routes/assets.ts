@@ -6,15 +6,14 @@ import { parseMetadataToReturn, toHit } from '../hits.js';
 import type { Params } from '../params.js';
 import { addServiceRoute } from '../route.js';
 import { metadataFrom, withUpload } from '../upload.js';
-import { publicBaseUrl } from '../urls.js';
+import { hitBaseUrl } from '../urls.js';
 
 /** `/services/create` and `/services/update` (protocol §4.1, §4.2). */
 export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
   /** How the answer's hit is shaped; checked before anything changes, so a refusal leaves nothing behind. */
-  const hitFor = (request: Parameters<typeof publicBaseUrl>[0], params: Params) => {
-    const baseUrl = publicBaseUrl(request, ctx.config);
+  const hitFor = (request: Parameters<typeof hitBaseUrl>[0], params: Params) => {
     const sign = params.bool('appendRequestSecret');
-    if (sign && !URL.canParse(baseUrl)) throw badRequest('URLs cannot be signed for this Host header: it is not a valid host');
+    const baseUrl = hitBaseUrl(request, ctx.config, sign);
     return { baseUrl, metadataToReturn: parseMetadataToReturn(params.get('metadataToReturn')), ...(sign ? { signer: ctx.signer } : {}) };
   };
 

@@ -6,7 +6,7 @@ import type { AppContext } from '../context.js';
 import { parseMetadataToReturn, toHit } from '../hits.js';
 import { type Params, readParams } from '../params.js';
 import { addServiceRoute } from '../route.js';
-import { publicBaseUrl } from '../urls.js';
+import { hitBaseUrl } from '../urls.js';
 
 const MAX_PAGE_SIZE = 10_000;
 
@@ -19,10 +19,8 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
       const params = await readParams(request);
       const json = jsonSearch(request);
       const search = json ?? fromParams(params);
-      const baseUrl = publicBaseUrl(request, ctx.config);
       const sign = params.bool('appendRequestSecret');
-      // Signing parses each URL, which a Host header such as `a|b` makes impossible.
-      if (sign && !URL.canParse(baseUrl)) throw badRequest('URLs cannot be signed for this Host header: it is not a valid host');
+      const baseUrl = hitBaseUrl(request, ctx.config, sign);
       const result = await ctx.search.search(search.request);
       const highlighting = params.bool('returnHighlightedText', true);
       const hitOptions = { baseUrl, metadataToReturn: search.metadataToReturn, ...(sign ? { signer: ctx.signer } : {}) };
