@@ -182,9 +182,18 @@ export function applyModifications(current: StoredValue | undefined, requested: 
 
 /** `2020-02-21 15:45:02 +0000`, the Assets `formatted` style (Damson formats in UTC). */
 export function formatDate(epochMs: number): string {
-  const iso = new Date(epochMs).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000`;
+  const date = new Date(epochMs);
+  const year = date.getUTCFullYear();
+  // Years outside 0–9999 have no fixed-width form (the ISO extended one says them exactly); an invalid date throws.
+  if (!(year >= 0 && year <= 9999)) {
+    const iso = date.toISOString();
+    return `${iso.slice(0, iso.indexOf('T'))} ${iso.slice(iso.indexOf('T') + 1, iso.indexOf('T') + 9)} +0000`;
+  }
+  // Built from the parts: several dates per hit and 50 hits per page made toISOString a quarter of shaping a hit.
+  return `${pad(year, 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }
+
+const pad = (value: number, width = 2) => String(value).padStart(width, '0');
 
 /** `18.3 MB`, the Assets `formatted` style for sizes (powers of 1024). */
 export function formatSize(bytes: number): string {

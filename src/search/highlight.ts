@@ -18,6 +18,9 @@ export function highlightWords(node: QueryNode): string[] {
   }
 }
 
+/** The word a run of letters and digits stands for; ASCII needs no decomposing (most words, and the cheap case). */
+const foldWord = (token: string) => (/^[\x00-\x7f]*$/.test(token) ? token.toLowerCase() : (words(token)[0] ?? ''));
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
@@ -31,7 +34,7 @@ export function highlightedText(asset: Asset, queryWords: readonly string[]): st
     const raw = field === 'filename' ? asset.filename : asset.metadata[field];
     if (raw === undefined) continue;
     const text = Array.isArray(raw) ? raw.join(', ') : String(raw);
-    const matches = [...text.matchAll(/[\p{L}\p{N}]+/gu)].filter((match) => wanted.has(words(match[0])[0] ?? ''));
+    const matches = [...text.matchAll(/[\p{L}\p{N}]+/gu)].filter((match) => wanted.has(foldWord(match[0])));
     if (matches.length === 0) continue;
     const first = matches[0]!.index;
     const start = Math.max(0, first - SNIPPET_LENGTH / 4);
