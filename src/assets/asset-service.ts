@@ -31,6 +31,8 @@ export interface CreateRequest {
   autoRename: boolean;
   parseModifications: boolean;
   file?: UploadedFile;
+  /** Aborts when the client has gone away: nothing is committed after that (see withUpload). */
+  abandoned?: AbortSignal;
 }
 
 export interface UpdateRequest {
@@ -39,6 +41,8 @@ export interface UpdateRequest {
   createVersion: boolean;
   keepMetadata: boolean;
   file?: UploadedFile;
+  /** Aborts when the client has gone away: nothing is committed after that (see withUpload). */
+  abandoned?: AbortSignal;
 }
 
 /** Reads the embedded metadata of a file (EXIF, IPTC, XMP …); never throws. */
@@ -84,6 +88,7 @@ export class AssetService {
     if ((explicitName || !request.autoRename) && (await store.existsAtPath(joinPath(folderPath, filename)))) {
       throw conflict(`An asset already exists at ${joinPath(folderPath, filename)}`);
     }
+    request.abandoned?.throwIfAborted();
     const blob = request.file ? await request.file.staged.commit() : undefined;
 
     const now = this.clock.now();
@@ -127,6 +132,8 @@ export class AssetService {
       }
       await this.reindex(trx, asset);
       if (renderable) await this.jobs.enqueue(trx, RENDER_JOB, asset.id, { contentEtag: asset.contentEtag });
+      // The last moment to change our mind: throwing here rolls the whole asset back.
+      request.abandoned?.throwIfAborted();
     });
     if (renderable) this.jobs.notify();
     return asset;
@@ -138,6 +145,7 @@ export class AssetService {
     const current = await this.get(id);
     const requested = normalizeFields(request.metadata, { forCreate: false, current });
     const embedded = request.file && !request.keepMetadata ? await this.embeddedFields(request.file.localPath) : {};
+    request.abandoned?.throwIfAborted();
     const blob: StoredBlob | undefined = request.file ? await request.file.staged.commit() : undefined;
 
     let renderable = false;
@@ -166,6 +174,7 @@ export class AssetService {
       }
       await assets.update(asset);
       await this.reindex(trx, asset);
+      request.abandoned?.throwIfAborted();
       return asset;
     });
     if (renderable) this.jobs.notify();

@@ -45,17 +45,32 @@ export async function readUpload(
 /**
  * Runs `work` with an upload read from the request. Whatever goes wrong (bad parameters, a refused change), a
  * staged file that was not committed is removed: a failed upload leaves no file behind.
+ *
+ * `abandoned` aborts when the client's connection closes before the answer: the client pressed Cancel or gave
+ * up, and will never learn the outcome. The services commit nothing after that, so a cancelled upload does not
+ * turn into an asset nobody asked for, and a client that retries after a dropped connection makes no duplicate.
  */
 export async function withUpload<T>(
   request: FastifyRequest,
   blobs: BlobStore,
   maxBytes: number,
-  work: (upload: { params: Params; file: UploadedFile | undefined }) => Promise<T>,
+  work: (upload: { params: Params; file: UploadedFile | undefined; abandoned: AbortSignal }) => Promise<T>,
 ): Promise<T> {
   const upload = await readUpload(request, blobs, maxBytes);
+  const abandon = new AbortController();
+  const { socket } = request.raw;
+  const onClose = () => abandon.abort(new DamsonError(499, 'The client closed the connection before the upload was saved; nothing was kept'));
+  if (socket.destroyed) onClose();
+  else socket.once('close', onClose);
   try {
-    return await work(upload);
+    return await work({ ...upload, abandoned: abandon.signal });
+  } catch (error) {
+    // No answer can reach the client now, and Fastify logs no completed request for it: say what happened.
+    if (abandon.signal.aborted) request.log.info({ req: request }, 'client went away before the upload was saved; nothing was kept');
+    throw error;
   } finally {
+    // A kept-alive connection serves other requests after this one.
+    socket.off('close', onClose);
     // After a successful commit the staged file is gone already; this only cleans up failures.
     await upload.file?.staged.discard();
   }

@@ -31,6 +31,22 @@ await forEachDialect((dialect) => {
   const assetCount = async () => (await server.app.damson.database.db.selectFrom('assets').select('id').execute()).length;
   const stagedFiles = () => readdirSync(join(server.dataDir, 'tmp')).filter((name) => name.endsWith('.part'));
   const blobFiles = () => readdirSync(join(server.dataDir, 'blobs'), { recursive: true }).filter((name) => /[0-9a-f]{64}$/.test(String(name)));
+  /**
+   * A raw connection that has sent the head of a logged-in create (boundary `b`, the given Content-Length) and the
+   * start of its body: a folderPath part and the head of a Filedata part. The caller sends the rest, or not.
+   */
+  const startRawCreate = async (folderPath: string, filename: string, contentLength: number) => {
+    const socket = connect(Number(new URL(api.baseUrl).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST /services/create HTTP/1.1\r\nHost: localhost\r\nCookie: authToken=${api.session.token}\r\nX-CSRF-TOKEN: ${api.session.csrfToken}\r\n` +
+        `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${contentLength}\r\n\r\n${partsHead(folderPath, filename)}`,
+    );
+    return socket;
+  };
+  const partsHead = (folderPath: string, filename: string) =>
+    `--b\r\nContent-Disposition: form-data; name="folderPath"\r\n\r\n${folderPath}\r\n` +
+    `--b\r\nContent-Disposition: form-data; name="Filedata"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
 
   it('streams a 200 MB upload to storage and back, byte for byte', async () => {
     const big = await makeRandomFile(fixtures, 200 * 1024 * 1024);
@@ -87,16 +103,7 @@ await forEachDialect((dialect) => {
   it('a client that disconnects mid-upload leaves no asset and no staged file', async () => {
     const before = await assetCount();
     const blobsBefore = blobFiles().length;
-    const { port } = new URL(api.baseUrl);
-    const socket = connect(Number(port), '127.0.0.1');
-    await new Promise((resolve) => socket.once('connect', resolve));
-    const head =
-      '--b\r\nContent-Disposition: form-data; name="folderPath"\r\n\r\n/Aborted\r\n' +
-      '--b\r\nContent-Disposition: form-data; name="Filedata"; filename="half.bin"\r\nContent-Type: application/octet-stream\r\n\r\n';
-    socket.write(
-      `POST /services/create HTTP/1.1\r\nHost: localhost\r\nCookie: authToken=${api.session.token}\r\nX-CSRF-TOKEN: ${api.session.csrfToken}\r\n` +
-        `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n${head}`,
-    );
+    const socket = await startRawCreate('/Aborted', 'half.bin', 10 * 1024 * 1024);
     socket.write(Buffer.alloc(2 * 1024 * 1024, 3));
     await sleep(300);
     socket.destroy();
@@ -104,6 +111,26 @@ await forEachDialect((dialect) => {
     assert.deepEqual(stagedFiles(), []);
     assert.equal(await assetCount(), before);
     assert.equal(blobFiles().length, blobsBefore);
+  });
+
+  it('a client that goes away after sending the whole file, before the answer (Cancel pressed late), leaves no asset and no file', async () => {
+    const before = await assetCount();
+    const blobsBefore = blobFiles().length;
+    const rest = Buffer.concat([Buffer.alloc(256 * 1024, 7), Buffer.from('\r\n--b--\r\n')]);
+    const socket = await startRawCreate('/Cancelled', 'whole.bin', Buffer.byteLength(partsHead('/Cancelled', 'whole.bin')) + rest.length);
+    // Every byte handed to the kernel, then the connection closed without waiting for the answer.
+    await new Promise<void>((resolve, reject) => socket.write(rest, (error) => (error ? reject(error) : resolve())));
+    socket.destroy();
+
+    const abandoned = () => server.logs.some((line) => line.includes('client went away before the upload was saved'));
+    for (let i = 0; i < 100 && !abandoned(); i++) await sleep(100);
+    assert.ok(abandoned(), 'the server read the whole upload, then saw the client go away and kept nothing');
+    for (let i = 0; i < 50 && stagedFiles().length > 0; i++) await sleep(100);
+    assert.deepEqual(stagedFiles(), []);
+    assert.equal(await assetCount(), before, 'no asset was created');
+    assert.equal(blobFiles().length, blobsBefore, 'no file was kept');
+    const search = (await (await api.get('/services/search?q=folderPath:"/Cancelled"&num=0')).json()) as { totalHits: number };
+    assert.equal(search.totalHits, 0);
   });
 
   it('appendRequestSecret URLs work without a session, also after logout, until they expire; tampering is 401', async () => {

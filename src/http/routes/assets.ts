@@ -22,7 +22,7 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
     methods: ['POST'],
     handler: async (request) => {
       const { user } = principalOf(request);
-      return withUpload(request, ctx.blobs, ctx.config.maxUploadBytes, async ({ params, file }) => {
+      return withUpload(request, ctx.blobs, ctx.config.maxUploadBytes, async ({ params, file, abandoned }) => {
         const hit = hitFor(request, params);
         const asset = await ctx.assets.create(user, {
           folderPath: params.get('folderPath'),
@@ -32,6 +32,7 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
           autoRename: params.bool('autoRename', true),
           parseModifications: params.bool('parseMetadataModifications', true),
           file,
+          abandoned,
         });
         return toHit(asset, hit);
       });
@@ -43,7 +44,7 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
     methods: ['POST'],
     handler: async (request) => {
       const { user } = principalOf(request);
-      return withUpload(request, ctx.blobs, ctx.config.maxUploadBytes, async ({ params, file }) => {
+      return withUpload(request, ctx.blobs, ctx.config.maxUploadBytes, async ({ params, file, abandoned }) => {
         const id = params.get('id');
         if (!id) throw badRequest('Parameter id is required');
         const hit = hitFor(request, params);
@@ -54,6 +55,7 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
           createVersion: params.bool('createVersion', true),
           keepMetadata: params.bool('keepMetadata', false),
           file,
+          abandoned,
         });
         return toHit(asset, hit);
       });
