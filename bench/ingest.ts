@@ -28,11 +28,10 @@ import {
   Deadline,
   envInteger,
   formatNumber,
-  isMainModule,
   MiB,
   percentile,
   pool,
-  printReport,
+  runIfMain,
 } from './lib/report.js';
 
 export interface IngestOptions {
@@ -543,12 +542,4 @@ function ingestReport(result: Omit<IngestResult, 'report'>, seconds: number): Be
   };
 }
 
-if (isMainModule(import.meta.url)) {
-  try {
-    const result = await runIngestBenchmark();
-    printReport(result.report);
-  } catch (error) {
-    process.stderr.write(`ingest benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain(import.meta.url, 'ingest benchmark', async () => [(await runIngestBenchmark()).report]);

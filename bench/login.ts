@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeDirectory, trackDirectory } from './lib/cleanup.js';
 import { apiLogin, benchPassword, type RunningDamson, startDamson } from './lib/damson.js';
-import { type BenchmarkReport, envInteger, formatNumber, isMainModule, percentile, printReport } from './lib/report.js';
+import { type BenchmarkReport, envInteger, formatNumber, percentile, runIfMain } from './lib/report.js';
 
 export interface LoginResult {
   logins: number;
@@ -118,11 +118,4 @@ function loginReport(result: Omit<LoginResult, 'report'>, rounds: number, second
   };
 }
 
-if (isMainModule(import.meta.url)) {
-  try {
-    printReport((await runLoginBenchmark()).report);
-  } catch (error) {
-    process.stderr.write(`login benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain(import.meta.url, 'login benchmark', async () => [(await runLoginBenchmark()).report]);

@@ -30,7 +30,7 @@ import { apiLogin, type BenchDatabase, benchDatabase, benchPassword, type Runnin
 import { hashFile, type Transfer, transfer, writeRandomFile } from './lib/files.js';
 import { BenchClient } from './lib/http.js';
 import { MemorySampler, type PhasePeaks, readMemory, settledMemory } from './lib/proc.js';
-import { type BenchmarkReport, Deadline, envInteger, formatNumber, isMainModule, MiB, percentile, printReport, rssFigures } from './lib/report.js';
+import { type BenchmarkReport, Deadline, envInteger, formatNumber, MiB, percentile, rssFigures, runIfMain } from './lib/report.js';
 
 export interface MemoryOptions {
   /** File size in MiB. Default BENCH_MEMORY_MB or 1024. */
@@ -483,12 +483,4 @@ function memoryReport(result: Omit<MemoryResult, 'report'>, megabytes: number, s
   };
 }
 
-if (isMainModule(import.meta.url)) {
-  try {
-    const result = await runMemoryBenchmark();
-    printReport(result.report);
-  } catch (error) {
-    process.stderr.write(`memory benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain(import.meta.url, 'memory benchmark', async () => [(await runMemoryBenchmark()).report]);

@@ -34,7 +34,7 @@ import { removeDirectory, trackDirectory } from './lib/cleanup.js';
 import { apiLogin, type BenchDatabase, benchDatabase, benchPassword, type RunningDamson, startDamson } from './lib/damson.js';
 import { BenchClient } from './lib/http.js';
 import { recordingDatabase } from './lib/recording-db.js';
-import { type BenchmarkReport, type Figure, beforeDeadline, Deadline, envInteger, formatNumber, isMainModule, MiB, percentile, pool, printReport } from './lib/report.js';
+import { beforeDeadline, type BenchmarkReport, Deadline, envInteger, type Figure, formatNumber, MiB, percentile, pool, runIfMain } from './lib/report.js';
 import { Catalogue, Random } from './lib/search-corpus.js';
 import { generateCatalogue, openAssetWriter, type Statement } from './lib/search-writer.js';
 
@@ -783,12 +783,4 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
   };
 }
 
-if (isMainModule(import.meta.url)) {
-  try {
-    const result = await runSearchBenchmark();
-    printReport(result.report);
-  } catch (error) {
-    process.stderr.write(`search benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain(import.meta.url, 'search benchmark', async () => [(await runSearchBenchmark()).report]);

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { removeDirectory, trackDirectory } from './lib/cleanup.js';
 import { apiLogin, benchPassword, type RunningDamson, startDamson } from './lib/damson.js';
 import { memoryOf } from './lib/proc.js';
-import { type BenchmarkReport, envInteger, formatNumber, isMainModule, MiB, percentile, printReport } from './lib/report.js';
+import { type BenchmarkReport, envInteger, formatNumber, MiB, percentile, runIfMain } from './lib/report.js';
 
 export interface SoakOptions {
   seconds?: number;
@@ -218,11 +218,4 @@ function soakReport(result: Omit<SoakResult, 'report'>, seconds: number): Benchm
   };
 }
 
-if (isMainModule(import.meta.url)) {
-  try {
-    printReport((await runSoak()).report);
-  } catch (error) {
-    process.stderr.write(`soak failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain(import.meta.url, 'soak', async () => [(await runSoak()).report]);

@@ -28,7 +28,7 @@ import { apiLogin, type BenchDatabase, benchDatabase, benchPassword, type Runnin
 import { BenchClient } from './lib/http.js';
 import { latencyPercentile, type LoadResult, type LoadSpec, mergeLatency, runLoad } from './lib/load.js';
 import { startRedis, type RunningRedis } from './lib/redis-server.js';
-import { type BenchmarkReport, Deadline, envInteger, type Figure, formatNumber, isMainModule, printReport, type ReportTable } from './lib/report.js';
+import { type BenchmarkReport, Deadline, envInteger, type Figure, formatNumber, type ReportTable, runIfMain } from './lib/report.js';
 
 export interface ThroughputSettings {
   /** Measured seconds per run of a case. BENCH_THROUGHPUT_SECONDS, default 5. */
@@ -544,14 +544,8 @@ function caveats(): string[] {
   ];
 }
 
-if (isMainModule(import.meta.url)) {
+await runIfMain(import.meta.url, 'throughput benchmark', async () => {
   const which = process.argv[2] ?? 'both';
-  try {
-    if (!['auth', 'cluster', 'both'].includes(which)) throw new Error('usage: node --import tsx bench/throughput.ts [auth|cluster]');
-    if (which === 'auth' || which === 'both') printReport(await runAuthBenchmark());
-    if (which === 'cluster' || which === 'both') printReport(await runClusterBenchmark());
-  } catch (error) {
-    process.stderr.write(`throughput benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+  if (!['auth', 'cluster', 'both'].includes(which)) throw new Error('usage: node --import tsx bench/throughput.ts [auth|cluster]');
+  return [...(which === 'cluster' ? [] : [await runAuthBenchmark()]), ...(which === 'auth' ? [] : [await runClusterBenchmark()])];
+});

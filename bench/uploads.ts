@@ -19,7 +19,7 @@ import { apiLogin, type BenchDatabase, benchDatabase, benchPassword, type Runnin
 import { writeRandomFile } from './lib/files.js';
 import { BenchClient } from './lib/http.js';
 import { MemorySampler, readMemory, settledMemory } from './lib/proc.js';
-import { type BenchmarkReport, Deadline, envInteger, formatNumber, isMainModule, MiB, percentile, printReport, rssFigures } from './lib/report.js';
+import { type BenchmarkReport, Deadline, envInteger, formatNumber, MiB, percentile, rssFigures, runIfMain } from './lib/report.js';
 
 export interface UploadsOptions {
   /** Uploads sent at once, each on its own connection. Default BENCH_UPLOAD_CLIENTS or 20. */
@@ -290,12 +290,4 @@ function uploadsReport(result: Omit<UploadsResult, 'report'>, megabytes: number,
   };
 }
 
-if (isMainModule(import.meta.url)) {
-  try {
-    const result = await runUploadsBenchmark();
-    printReport(result.report);
-  } catch (error) {
-    process.stderr.write(`uploads benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain(import.meta.url, 'uploads benchmark', async () => [(await runUploadsBenchmark()).report]);

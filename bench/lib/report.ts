@@ -197,6 +197,20 @@ export function isMainModule(moduleUrl: string): boolean {
   return moduleUrl === pathToFileURL(resolve(script)).href;
 }
 
+/**
+ * When the benchmark file `moduleUrl` is the script being run (not imported by bench/run.ts or a test): runs it and
+ * prints its reports, or says why it failed and sets exit code 1.
+ */
+export async function runIfMain(moduleUrl: string, name: string, run: () => Promise<BenchmarkReport[]>): Promise<void> {
+  if (!isMainModule(moduleUrl)) return;
+  try {
+    for (const report of await run()) printReport(report);
+  } catch (error) {
+    process.stderr.write(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
 export const MiB = 1024 * 1024;
 
 /**
