@@ -50,34 +50,6 @@ const MALFORMED = [
   `/${'a'.repeat(100 * 1024)}`,
 ];
 
-describe('logoutSuccessUrl validation (unit)', () => {
-  it('C25: every open-redirect trick falls back to the landing page', () => {
-    for (const value of OPEN_REDIRECTS) assert.equal(resolveLogoutRedirect(value, policy), LANDING, value);
-  });
-
-  it('C26/C27: control characters, bad encodings and huge values fall back without throwing', () => {
-    for (const value of MALFORMED) assert.equal(resolveLogoutRedirect(value, policy), LANDING, value.slice(0, 40));
-  });
-
-  it('honours paths on this server and allow-listed origins, and percent-encodes non-ASCII', () => {
-    assert.equal(resolveLogoutRedirect('/some/path?x=1', policy), '/some/path?x=1');
-    assert.equal(resolveLogoutRedirect('https://trusted.example/home', policy), 'https://trusted.example/home');
-    assert.equal(resolveLogoutRedirect('http://dam.example/after', policy), '/after');
-    assert.equal(resolveLogoutRedirect('/bücher?q=ä', policy), '/b%C3%BCcher?q=%C3%A4');
-    assert.equal(resolveLogoutRedirect(undefined, policy), LANDING);
-    assert.equal(resolveLogoutRedirect('', policy), LANDING);
-  });
-
-  it("'*' restores the original any-http(s)-URL behaviour, and still refuses other schemes", () => {
-    const open = { ...policy, allowlist: '*' as const };
-    assert.equal(resolveLogoutRedirect('http://www.elvisdam.com', open), 'http://www.elvisdam.com/');
-    assert.equal(resolveLogoutRedirect('https://bücher.example/x', open), 'https://xn--bcher-kva.example/x');
-    for (const value of ['javascript:alert(1)', 'data:text/html,x', '//evil.example', 'https://user:pw@evil.example/']) {
-      assert.equal(resolveLogoutRedirect(value, open), LANDING, value);
-    }
-  });
-});
-
 await forEachDialect((dialect) => {
   let server: TestServer;
   before(async () => {
@@ -128,5 +100,35 @@ await forEachDialect((dialect) => {
     assert.equal(JSON.parse(huge.body).errorcode, 431);
     const next = await get('/logout');
     assert.equal(next.status, 302);
+  });
+});
+
+// Registered after the suites above: a suite registered before a top-level await can end the run before
+// the awaited suites exist (with --test-force-exit they would silently never run).
+describe('logoutSuccessUrl validation (unit)', () => {
+  it('C25: every open-redirect trick falls back to the landing page', () => {
+    for (const value of OPEN_REDIRECTS) assert.equal(resolveLogoutRedirect(value, policy), LANDING, value);
+  });
+
+  it('C26/C27: control characters, bad encodings and huge values fall back without throwing', () => {
+    for (const value of MALFORMED) assert.equal(resolveLogoutRedirect(value, policy), LANDING, value.slice(0, 40));
+  });
+
+  it('honours paths on this server and allow-listed origins, and percent-encodes non-ASCII', () => {
+    assert.equal(resolveLogoutRedirect('/some/path?x=1', policy), '/some/path?x=1');
+    assert.equal(resolveLogoutRedirect('https://trusted.example/home', policy), 'https://trusted.example/home');
+    assert.equal(resolveLogoutRedirect('http://dam.example/after', policy), '/after');
+    assert.equal(resolveLogoutRedirect('/bücher?q=ä', policy), '/b%C3%BCcher?q=%C3%A4');
+    assert.equal(resolveLogoutRedirect(undefined, policy), LANDING);
+    assert.equal(resolveLogoutRedirect('', policy), LANDING);
+  });
+
+  it("'*' restores the original any-http(s)-URL behaviour, and still refuses other schemes", () => {
+    const open = { ...policy, allowlist: '*' as const };
+    assert.equal(resolveLogoutRedirect('http://www.elvisdam.com', open), 'http://www.elvisdam.com/');
+    assert.equal(resolveLogoutRedirect('https://bücher.example/x', open), 'https://xn--bcher-kva.example/x');
+    for (const value of ['javascript:alert(1)', 'data:text/html,x', '//evil.example', 'https://user:pw@evil.example/']) {
+      assert.equal(resolveLogoutRedirect(value, open), LANDING, value);
+    }
   });
 });

@@ -15,6 +15,9 @@ export const DIALECTS: DialectName[] = ['sqlite', 'postgres'];
 /**
  * Runs a suite once per database dialect. Without PostgreSQL the postgres suite is skipped visibly, except under
  * CI=true, where a missing service is a failure rather than a silent skip.
+ *
+ * `await` it before registering any other suite in the file: a suite registered before the await can let the run
+ * end (npm test uses --test-force-exit) before these suites exist, and they would never run, silently.
  */
 export async function forEachDialect(suite: (dialect: DialectName) => void): Promise<void> {
   const unavailable = await postgresUnavailableReason();
