@@ -1,6 +1,5 @@
+import { assetMetadata } from '../assets/asset-fields.js';
 import type { Asset } from '../assets/asset-store.js';
-import { assetFields } from '../assets/asset-fields.js';
-import { encodeValue, fieldDefinition } from '../assets/fields.js';
 import { baseNameOf } from '../assets/paths.js';
 import { REQUEST_SECRET_PARAMETER, type UrlSigner } from '../auth/url-signer.js';
 import { defaultPreviewName } from '../renditions/rendition-service.js';
@@ -27,30 +26,30 @@ export function parseMetadataToReturn(raw: string | undefined): readonly string[
   return names.length === 0 ? MINIMAL_FIELDS : names;
 }
 
-/** The Assets search hit shape (protocol §3.3): the one place hits are shaped. */
+/** The Assets search hit shape (protocol §3.3): the one place hits are shaped. A search page shapes 50 of them. */
 export function toHit(asset: Asset, options: HitOptions) {
-  const fields = assetFields(asset);
+  const all = assetMetadata(asset);
   const wanted = options.metadataToReturn;
-  const metadata: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(fields)) {
-    if (wanted && !wanted.includes(name)) continue;
-    metadata[name] = encodeValue(fieldDefinition(name), value);
+  let metadata = all;
+  if (wanted) {
+    metadata = {};
+    for (const name in all) if (wanted.includes(name)) metadata[name] = all[name];
   }
-  const base = baseNameOf(asset.filename);
-  const url = (path: string, cacheBuster: number) => {
-    const secret = options.signer ? `&${REQUEST_SECRET_PARAMETER}=${options.signer.sign(new URL(options.baseUrl + path).pathname)}` : '';
-    return `${options.baseUrl}${path}?_=${cacheBuster}${secret}`;
-  };
-  const previewName = defaultPreviewName(asset);
-  const previewExtension = previewName.slice(previewName.lastIndexOf('.'));
-  return {
-    id: asset.id,
-    permissions: FULL_PERMISSIONS,
-    ...(asset.thumbnailState === 'yes' ? { thumbnailUrl: url(`/thumbnail/${asset.id}/*/${encodeURIComponent(`${base}_thumb.jpg`)}`, asset.previewEtag) } : {}),
-    ...(asset.previewState === 'yes'
-      ? { previewUrl: url(`/preview/${asset.id}/previews/${previewName}/*/${encodeURIComponent(`${base}_preview${previewExtension}`)}`, asset.previewEtag) }
-      : {}),
-    ...(asset.blobKey ? { originalUrl: url(`/file/${asset.id}/*/${encodeURIComponent(asset.filename)}`, asset.contentEtag) } : {}),
-    metadata,
-  };
+  const { id, filename } = asset;
+  const base = baseNameOf(filename);
+  const hit: Record<string, unknown> = { id, permissions: FULL_PERMISSIONS };
+  if (asset.thumbnailState === 'yes') hit.thumbnailUrl = hitUrl(options, `/thumbnail/${id}/*/${encodeURIComponent(`${base}_thumb.jpg`)}`, asset.previewEtag);
+  if (asset.previewState === 'yes') {
+    const previewName = defaultPreviewName(asset);
+    const previewFile = `${base}_preview${previewName.slice(previewName.lastIndexOf('.'))}`;
+    hit.previewUrl = hitUrl(options, `/preview/${id}/previews/${previewName}/*/${encodeURIComponent(previewFile)}`, asset.previewEtag);
+  }
+  if (asset.blobKey) hit.originalUrl = hitUrl(options, `/file/${id}/*/${encodeURIComponent(filename)}`, asset.contentEtag);
+  hit.metadata = metadata;
+  return hit;
+}
+
+function hitUrl(options: HitOptions, path: string, cacheBuster: number): string {
+  const secret = options.signer ? `&${REQUEST_SECRET_PARAMETER}=${options.signer.sign(new URL(options.baseUrl + path).pathname)}` : '';
+  return `${options.baseUrl}${path}?_=${cacheBuster}${secret}`;
 }

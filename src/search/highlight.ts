@@ -3,7 +3,8 @@ import { words } from './index-entries.js';
 import type { QueryNode } from './query.js';
 
 const SNIPPET_LENGTH = 160;
-const HIGHLIGHT_FIELDS = ['description', 'title', 'tags', 'copyright', 'creatorName'];
+const HIGHLIGHT_FIELDS = ['description', 'title', 'tags', 'copyright', 'creatorName', 'filename'];
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** The words a query looks for (outside NOT), which a highlight marks. */
 export function highlightWords(node: QueryNode): string[] {
@@ -19,7 +20,17 @@ export function highlightWords(node: QueryNode): string[] {
 }
 
 /** The word a run of letters and digits stands for; ASCII needs no decomposing (most words, and the cheap case). */
-const foldWord = (token: string) => (/^[\x00-\x7f]*$/.test(token) ? token.toLowerCase() : (words(token)[0] ?? ''));
+const foldWord = (token: string) => (ASCII.test(token) ? token.toLowerCase() : (words(token)[0] ?? ''));
+
+/**
+ * Whether a text may hold one of the words, without splitting it into words: an ASCII text folds to its lower
+ * case, so one that does not contain a word as a substring cannot hold it. Most fields of most hits fail this.
+ */
+const mayHold = (text: string, queryWords: readonly string[]) => {
+  if (!ASCII.test(text)) return true;
+  const lower = text.toLowerCase();
+  return queryWords.some((word) => lower.includes(word));
+};
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -30,10 +41,11 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 export function highlightedText(asset: Asset, queryWords: readonly string[]): string | undefined {
   if (queryWords.length === 0) return undefined;
   const wanted = new Set(queryWords);
-  for (const field of [...HIGHLIGHT_FIELDS, 'filename']) {
+  for (const field of HIGHLIGHT_FIELDS) {
     const raw = field === 'filename' ? asset.filename : asset.metadata[field];
     if (raw === undefined) continue;
     const text = Array.isArray(raw) ? raw.join(', ') : String(raw);
+    if (!mayHold(text, queryWords)) continue;
     const matches = [...text.matchAll(/[\p{L}\p{N}]+/gu)].filter((match) => wanted.has(foldWord(match[0])));
     if (matches.length === 0) continue;
     const first = matches[0]!.index;

@@ -15,7 +15,7 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
   addServiceRoute(app, {
     url: '/services/search',
     methods: ['GET', 'POST'],
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const params = await readParams(request);
       const json = jsonSearch(request);
       const search = json ?? fromParams(params);
@@ -24,17 +24,22 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
       const result = await ctx.search.search(search.request);
       const highlighting = params.bool('returnHighlightedText', true);
       const hitOptions = { baseUrl, metadataToReturn: search.metadataToReturn, ...(sign ? { signer: ctx.signer } : {}) };
-      return {
+      const answer = {
         firstResult: search.request.start,
         maxResultHits: search.request.num,
         totalHits: result.totalHits,
         hits: result.assets.map((asset) => {
           const hit = toHit(asset, hitOptions);
           const highlight = highlighting ? highlightedText(asset, result.words) : undefined;
-          return highlight === undefined ? hit : { ...hit, highlightedText: highlight };
+          if (highlight !== undefined) hit.highlightedText = highlight;
+          return hit;
         }),
         facets: result.facets,
       };
+      // Encoded here, once: given a string, Fastify measures its UTF-8 length and then encodes it again, two passes
+      // over what is 90 KB for a page of 50 hits with every field.
+      reply.type('application/json; charset=utf-8');
+      return Buffer.from(JSON.stringify(answer));
     },
   });
 }
