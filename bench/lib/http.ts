@@ -57,8 +57,10 @@ export class BenchClient {
       return await this.send('GET', path, { write: (req) => req.end() });
     } catch (error) {
       // A kept-alive connection the server closed while this process was busy (synchronous SQL) fails at once on
-      // reuse; a GET is safe to send again, once, on a new connection (Node's documented pattern).
-      if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') throw error;
+      // reuse: ECONNRESET, or EPIPE when the request was being written. A GET is safe to send again, once, on a new
+      // connection (Node's documented pattern).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ECONNRESET' && code !== 'EPIPE') throw error;
       return this.send('GET', path, { write: (req) => req.end() });
     }
   }
