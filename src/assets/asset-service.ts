@@ -193,6 +193,7 @@ export class AssetService {
   /** Indexes assets written before the search index existed (or by an older version); run at start. */
   async reindexMissing(): Promise<number> {
     const index = new SearchIndexStore(this.database.db, this.database.dialect);
+    if (!(await index.mayHaveUnindexed())) return 0;
     let count = 0;
     for (let ids = await index.unindexedAssetIds(500); ids.length > 0; ids = await index.unindexedAssetIds(500)) {
       for (const id of ids) {
