@@ -70,6 +70,11 @@ export const BENCHMARKS: BenchmarkEntry[] = [
       { name: 'BENCH_SEARCH_SAMPLES', fallback: '200', meaning: 'measured samples per kind of query (each over HTTP, through SearchService and as raw SQL)' },
       { name: 'BENCH_SEARCH_SECONDS', fallback: '90 (480 for `search-1m`)', meaning: 'time budget of the measured pass, shared by the kinds of query; a kind stops early once its share is spent' },
       { name: 'BENCH_SEARCH_TIMEOUT_S', fallback: '900 + 3 ms per asset', meaning: 'hard time limit of a search benchmark' },
+      {
+        name: 'BENCH_SEARCH_KEEP',
+        fallback: 'unset',
+        meaning: 'a directory that keeps the generated SQLite catalogue: generated there once, reused by later runs of the same size (for profiling; the report says so)',
+      },
     ],
     run: async () => (await runSearchBenchmark()).report,
   },

@@ -111,6 +111,8 @@ export interface SearchResult {
   database: string;
   dialect: DialectName;
   generation: { seconds: number; assetsPerSecond: number; indexRows: number; indexSeconds: number; databaseBytes: number; folders: number };
+  /** The catalogue was kept by an earlier run (BENCH_SEARCH_KEEP) and reused: the generation figures are that run's. */
+  reused: boolean;
   kinds: KindResult[];
   /** Samples whose totalHits differed between HTTP, service and raw SQL (must be 0). */
   mismatches: number;
@@ -315,6 +317,7 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
         databaseBytes: generation.databaseBytes,
         folders: generation.folders,
       },
+      reused: kept !== undefined,
       kinds: results.map(({ id, label, group, example, queries, samples }) => ({ id, label, group, example, distinctQueries: queries.length, samples })),
       mismatches,
       errorLines,
@@ -756,7 +759,8 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
       `0–8 tags each out of 400 (Zipf 1.1); status, rating −1…5, capture dates over ten years, title, creator, copyright and three cf_ fields on most assets. ` +
       `${g.indexRows.toLocaleString('en-US')} search index rows (${formatNumber(g.indexRows / result.assets, 1)} per asset); database ${formatNumber(g.databaseBytes / MiB, 0)} MiB.`,
     `Generation: ${formatNumber(g.assetsPerSecond, 0)} assets/s (${formatNumber(g.seconds, 0)} s, of which ${formatNumber(g.indexSeconds, 0)} s rebuilding the three asset_values indexes after the load). ` +
-      `The rows are what AssetStore.ensureFolders/insert and writeSearchIndex produce: their statements are recorded and executed in transactions of ${BATCH_SIZE.toLocaleString('en-US')} assets (bench/lib/search-writer.ts).`,
+      `The rows are what AssetStore.ensureFolders/insert and writeSearchIndex produce: their statements are recorded and executed in transactions of ${BATCH_SIZE.toLocaleString('en-US')} assets (bench/lib/search-writer.ts).` +
+      (result.reused ? ' This run reused the catalogue an earlier run generated and kept (BENCH_SEARCH_KEEP); these generation figures are that run\'s.' : ''),
     `Each sample runs one query over HTTP, through SearchService and as raw SQL, in rotating order, one request at a time (1 client); ` +
       `up to ${result.samplesWanted} samples per kind, cycling through its distinct queries, within ${result.measureSeconds} s shared by the kinds (at least ${MIN_SAMPLES}); warm-up first. ` +
       `HTTP time is from sending the request to the last byte of the answer (num=50, metadataToReturn=all), JSON parsing excluded.`,
