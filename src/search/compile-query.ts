@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { DialectName } from '../db/database.js';
-import { TOKENIZED_FIELDS, words } from './index-entries.js';
+import { isTokenized, words } from './index-entries.js';
 import type { QueryNode } from './query.js';
 
 type Condition = RawBuilder<unknown>;
@@ -156,8 +156,7 @@ function fieldLookup(term: Term & { field: string }): Lookup {
   const field = sql`v.field = ${term.field}`;
   if (term.pattern) return values(sql`${field} AND v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
   const path = term.field === 'ancestorPaths' || term.field === 'folderPath' ? normalizePath(value) : value;
-  const tokenized = TOKENIZED_FIELDS.has(term.field) || term.field.startsWith('cf_');
-  if (tokenized && term.phrase && words(value).length > 1) {
+  if (isTokenized(term.field) && term.phrase && words(value).length > 1) {
     // A phrase: the whole value, or the words in order inside a tokenized field's value.
     return values(sql`${field} AND v.is_token = 0 AND (v.value_key = ${value} OR v.value_key LIKE ${`%${likePattern(value)}%`} ESCAPE '\\')`);
   }

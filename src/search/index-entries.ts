@@ -12,7 +12,12 @@ export interface IndexValue {
 }
 
 /** Text fields searched word by word (`description:harbour`); other text fields match whole values. */
-export const TOKENIZED_FIELDS = new Set(['description', 'title', 'copyright', 'usageRights', 'creatorName', 'filename', 'name', 'baseName']);
+const TOKENIZED_FIELDS = new Set(['description', 'title', 'copyright', 'usageRights', 'creatorName', 'filename', 'name', 'baseName']);
+
+/** Whether a field's index rows include one per word (is_token = 1) besides its whole values: the tokenized and custom fields. */
+export function isTokenized(field: string): boolean {
+  return TOKENIZED_FIELDS.has(field) || fieldDefinition(field)?.group === 'custom';
+}
 const MAX_INDEXED_TEXT = 4096;
 /** Fields that change outside an asset write (rendition progress); not searchable, so never stale. */
 const UNINDEXED_FIELDS = new Set(['previewState', 'thumbnailState', 'previewETag']);
@@ -36,7 +41,7 @@ export function indexEntries(asset: Asset): { values: IndexValue[]; text: string
     for (const item of Array.isArray(value) ? value : [String(value)]) {
       const bounded = item.slice(0, MAX_INDEXED_TEXT);
       values.push({ field, key: bounded.toLowerCase(), text: bounded, num: null, isToken: false });
-      const tokenized = TOKENIZED_FIELDS.has(field) || definition.group === 'custom';
+      const tokenized = isTokenized(field);
       if (tokenized) {
         for (const word of new Set(words(bounded))) values.push({ field, key: word, text: null, num: null, isToken: true });
       }

@@ -6,6 +6,7 @@ import { badRequest } from '../lib/errors.js';
 import { compileQuery, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
+import { isTokenized } from './index-entries.js';
 import { parseQuery, searchableField } from './parse-query.js';
 import { SearchStore } from './search-store.js';
 
@@ -67,6 +68,23 @@ const COST = {
   textProbe: 40,
 };
 
+/** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
+function facetKind(field: string): { numeric: boolean; tokenized: boolean } {
+  const type = searchableField(field)?.type ?? 'text';
+  return { numeric: type !== 'text', tokenized: isTokenized(field) };
+}
+
+/** Assets with one of the selected facet values, matched as facets count them: text by key (any case), numbers by value. */
+function selectionLookup(field: string, values: string[]): Lookup {
+  if (facetKind(field).numeric) {
+    const numbers = values.map(Number).filter(Number.isFinite);
+    if (numbers.length === 0) return { kind: 'assets', condition: sql`1 = 0` };
+    return { kind: 'values', where: sql`v.field = ${field} AND v.value_num IN (${sql.join(numbers)})` };
+  }
+  const wholeValues = isTokenized(field) ? sql` AND v.is_token = 0` : sql``;
+  return { kind: 'values', where: sql`v.field = ${field}${wholeValues} AND v.value_key IN (${sql.join(values.map((value) => value.toLowerCase()))})` };
+}
+
 /** `sort=status,assetModified-asc`: dates and numbers default to descending, everything else to ascending. */
 export function parseSort(raw: string | undefined): SortField[] {
   const entries = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
@@ -103,7 +121,7 @@ export class SearchService {
     const tree = await expandFuzzyTerms(parseQuery(request.query, this.clock.now()), (prefix, field, limit) => store.valuesStartingWith(prefix, field, limit));
     const selections = Object.entries(request.selections)
       .filter(([, values]) => values.length > 0)
-      .map(([field, values]) => ({ field, lookup: { kind: 'values', where: sql`v.field = ${field} AND v.is_token = 0 AND v.value_text IN (${sql.join(values)})` } as Lookup }));
+      .map(([field, values]) => ({ field, lookup: selectionLookup(field, values) }));
     const where = (form: LookupForm, except?: string) =>
       sql.join(
         [compileQuery(tree, dialect, form), ...selections.filter(({ field }) => field !== except).map(({ lookup }) => lookupCondition(lookup, dialect, form))],
@@ -129,10 +147,12 @@ export class SearchService {
 
     const facets: SearchResult['facets'] = {};
     for (const field of request.facets) {
-      const selected = new Set(request.selections[field] ?? []);
+      const kind = facetKind(field);
+      const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : value.toLowerCase())));
       // A field's own selection does not narrow its counts, so every value stays choosable.
-      const counts = await store.facet(field, where('collect', field), MAX_FACET_VALUES);
-      facets[field] = counts.map((count) => ({ ...count, selected: selected.has(count.value) }));
+      const narrowed = tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
+      const counts = await store.facet(field, narrowed ? where('collect', field) : undefined, MAX_FACET_VALUES, kind);
+      facets[field] = counts.map(({ value, key, hitCount }) => ({ value, hitCount, selected: selected.has(key) }));
     }
     return { words: highlightWords(tree), totalHits, assets, facets };
   }

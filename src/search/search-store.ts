@@ -8,6 +8,8 @@ type Condition = RawBuilder<unknown>;
 
 export interface FacetCount {
   value: string;
+  /** What a selection of this value matches: the lower-cased text, or the number. */
+  key: string;
   hitCount: number;
 }
 
@@ -71,12 +73,34 @@ export class SearchStore {
     return rows.map((row) => row.value);
   }
 
-  async facet(field: string, where: Condition, limit: number): Promise<FacetCount[]> {
-    const { rows } = await sql<{ value: string; hits: number | string }>`
-      SELECT v.value_text AS value, COUNT(DISTINCT v.asset_id) AS hits FROM asset_values v
-      WHERE v.field = ${field} AND v.is_token = 0 AND v.value_text IS NOT NULL AND v.asset_id IN (SELECT a.id FROM assets a WHERE ${where})
-      GROUP BY v.value_text ORDER BY hits DESC, value LIMIT ${limit}`.execute(this.db);
-    return rows.map((row) => ({ value: row.value, hitCount: Number(row.hits) }));
+  /**
+   * A field's values among the hits (`where`; undefined: every asset), most frequent first. Text values count by
+   * their lower-cased key, as the query language matches them: `Metal` and `metal` are one value, shown as the
+   * spelling indexed first. Numbers and dates count by value. Without `where`, and for a field with no word rows,
+   * the counts come from an index alone (0.2-1.3 s per field at 1,000,000 assets, against 10 s through the hits).
+   */
+  async facet(field: string, where: Condition | undefined, limit: number, kind: { numeric: boolean; tokenized: boolean }): Promise<FacetCount[]> {
+    const among = where === undefined ? sql`` : sql`AND v.asset_id IN (SELECT a.id FROM assets a WHERE ${where})`;
+    // SQLite: grouping on an indexed column would walk that index in order, through every row of the field,
+    // instead of starting from the hits; the unary + keeps it starting from the hits.
+    const group = (column: Condition) => (where !== undefined && this.dialect === 'sqlite' ? sql`+${column}` : column);
+    if (kind.numeric) {
+      const { rows } = await sql<{ num: number | string; hits: number | string }>`
+        SELECT v.value_num AS num, COUNT(DISTINCT v.asset_id) AS hits FROM asset_values v
+        WHERE v.field = ${field} AND v.value_num IS NOT NULL ${among}
+        GROUP BY ${group(sql`v.value_num`)} ORDER BY hits DESC, num LIMIT ${limit}`.execute(this.db);
+      return rows.map((row) => ({ value: String(Number(row.num)), key: String(Number(row.num)), hitCount: Number(row.hits) }));
+    }
+    const wholeValues = kind.tokenized ? sql`AND v.is_token = 0` : sql``;
+    const { rows } = await sql<{ key: string; value: string; hits: number | string }>`
+      SELECT g.key, g.hits, (SELECT w.value_text FROM asset_values w WHERE w.field = ${field} AND w.value_key = g.key AND w.value_text IS NOT NULL LIMIT 1) AS value
+      FROM (
+        SELECT v.value_key AS key, COUNT(DISTINCT v.asset_id) AS hits FROM asset_values v
+        WHERE v.field = ${field} AND v.value_key IS NOT NULL ${wholeValues} ${among}
+        GROUP BY ${group(sql`v.value_key`)} ORDER BY hits DESC, key LIMIT ${limit}
+      ) g
+      ORDER BY g.hits DESC, g.key`.execute(this.db);
+    return rows.map((row) => ({ value: row.value, key: row.key, hitCount: Number(row.hits) }));
   }
 
   private async total(query: RawBuilder<unknown>): Promise<number> {

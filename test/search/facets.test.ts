@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+
+type Facet = { value: string; hitCount: number; selected: boolean };
+type Answer = { totalHits: number; facets: Record<string, Facet[]> };
+
+await forEachDialect((dialect) => {
+  let server: TestServer;
+  let session: Session;
+  before(async () => {
+    server = await startServer(dialect);
+    const { username } = await createUser(server);
+    session = await login(server, username, PASSWORD);
+    const assets: Array<Record<string, string>> = [
+      { name: 'a1.jpg', tags: 'Metal', status: 'Final', rating: '4', cf_project: 'Alpha one' },
+      { name: 'a2.jpg', tags: 'metal,Wood', status: 'Draft', rating: '4' },
+      { name: 'a3.jpg', tags: 'METAL', status: 'Final', rating: '5' },
+      { name: 'a4.jpg', tags: 'wood', status: 'Final' },
+      { name: 'a5.jpg', status: 'Draft', rating: '1' },
+    ];
+    for (const fields of assets) {
+      const response = await post('create', { folderPath: '/Facets', ...fields });
+      assert.equal(response.statusCode, 200, response.body);
+    }
+  });
+  after(() => server.close());
+
+  const post = (service: string, params: Record<string, string>) =>
+    server.app.inject({
+      method: 'POST',
+      url: `/services/${service}`,
+      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(params).toString(),
+    });
+  const search = async (params: Record<string, string>) => {
+    const response = await post('search', { num: '0', ...params });
+    assert.equal(response.statusCode, 200, response.body);
+    return response.json() as Answer;
+  };
+  /** A facet as `value: hitCount` pairs, values lower-cased (a value that differs only in case shows one of its spellings). */
+  const counts = (facet: Facet[] | undefined) => Object.fromEntries((facet ?? []).map(({ value, hitCount }) => [value.toLowerCase(), hitCount]));
+
+  it('counts text values in any case as one, numbers by value, most frequent first', async () => {
+    const { facets } = await search({ q: '*:*', facets: 'tags,status,rating,cf_project' });
+    assert.deepEqual(counts(facets.tags), { metal: 3, wood: 2 });
+    assert.ok(['Metal', 'metal', 'METAL'].includes(facets.tags![0]!.value), 'shown as one of its spellings');
+    assert.deepEqual(facets.status!.map(({ value, hitCount }) => [value, hitCount]), [['Final', 3], ['Draft', 2]]);
+    assert.deepEqual(facets.rating!.map(({ value, hitCount }) => [value, hitCount]), [['4', 2], ['1', 1], ['5', 1]]);
+    // A custom field also has a row per word; only whole values are facet values.
+    assert.deepEqual(facets.cf_project!.map(({ value, hitCount }) => [value, hitCount]), [['Alpha one', 1]]);
+  });
+
+  it('gives the same counts whether a query matches everything or names every asset', async () => {
+    // `*:*` is counted from the index alone; a folder query goes through its hits.
+    const all = await search({ q: '*:*', facets: 'tags,status,rating' });
+    const folder = await search({ q: 'folderPath:"/Facets"', facets: 'tags,status,rating' });
+    assert.equal(folder.totalHits, all.totalHits);
+    for (const field of ['tags', 'status', 'rating']) assert.deepEqual(counts(folder.facets[field]), counts(all.facets[field]), field);
+  });
+
+  it('narrows counts to the hits, and selections match values in any case', async () => {
+    const final = await search({ q: 'status:Final', facets: 'tags,rating' });
+    assert.deepEqual(counts(final.facets.tags), { metal: 2, wood: 1 });
+    assert.deepEqual(counts(final.facets.rating), { 4: 1, 5: 1 });
+
+    const metal = await search({ q: '*:*', facets: 'tags,status', 'facet.tags.selection': 'mEtAl' });
+    assert.equal(metal.totalHits, 3);
+    assert.deepEqual(counts(metal.facets.tags), { metal: 3, wood: 2 }, "a field's own selection does not narrow its counts");
+    assert.deepEqual(metal.facets.tags!.map(({ selected }) => selected), [true, false]);
+    assert.deepEqual(counts(metal.facets.status), { final: 2, draft: 1 });
+
+    assert.equal((await search({ q: '*:*', 'facet.rating.selection': '4' })).totalHits, 2);
+    assert.equal((await search({ q: '*:*', 'facet.rating.selection': 'four' })).totalHits, 0);
+    assert.equal((await search({ q: '*:*', 'facet.cf_project.selection': 'alpha ONE' })).totalHits, 1);
+    assert.equal((await search({ q: '*:*', 'facet.cf_project.selection': 'alpha' })).totalHits, 0, 'a word of a value is not a value');
+  });
+});
