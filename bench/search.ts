@@ -469,7 +469,7 @@ function roleOf(statement: Statement): StatementRole {
   const text = statement.sql.trim();
   if (text.startsWith('SELECT COUNT(') && text.includes(' AS total FROM ')) return 'count';
   if (text.startsWith('SELECT a.* FROM assets a')) return 'page';
-  if (text.startsWith('SELECT v.value_text AS value, COUNT(DISTINCT v.asset_id)')) return 'facets';
+  if (text.includes('COUNT(DISTINCT v.asset_id) AS hits FROM asset_values v')) return 'facets';
   return 'other';
 }
 
