@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { describe } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -130,6 +130,21 @@ export async function login(server: TestServer, username: string, password: stri
     headers: { cookie: `authToken=${token}`, 'x-csrf-token': body.csrfToken },
     cookieOnly: { cookie: `authToken=${token}` },
   };
+}
+
+/**
+ * A server with a logged-in user for the tests of one suite: started in `before`, closed in `after`. Its fields
+ * are set once `before` has run, so read them inside tests and hooks.
+ */
+export function serverWithSession(dialect: DialectName): { server: TestServer; session: Session } {
+  const suite = {} as { server: TestServer; session: Session };
+  before(async () => {
+    suite.server = await startServer(dialect);
+    const { username } = await createUser(suite.server);
+    suite.session = await login(suite.server, username, PASSWORD);
+  });
+  after(() => suite.server.close());
+  return suite;
 }
 
 export async function apiLogin(server: TestServer, username: string, password: string): Promise<string> {

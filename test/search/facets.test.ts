@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { before, it } from 'node:test';
+import { forEachDialect, serverWithSession } from '../helpers/server.js';
 
 type Facet = { value: string; hitCount: number; selected: boolean };
 type Answer = { totalHits: number; facets: Record<string, Facet[]> };
 
 await forEachDialect((dialect) => {
-  let server: TestServer;
-  let session: Session;
+  const suite = serverWithSession(dialect);
   before(async () => {
-    server = await startServer(dialect);
-    const { username } = await createUser(server);
-    session = await login(server, username, PASSWORD);
     const assets: Array<Record<string, string>> = [
       { name: 'a1.jpg', tags: 'Metal', status: 'Final', rating: '4', cf_project: 'Alpha one' },
       { name: 'a2.jpg', tags: 'metal,Wood', status: 'Draft', rating: '4' },
@@ -24,13 +20,12 @@ await forEachDialect((dialect) => {
       assert.equal(response.statusCode, 200, response.body);
     }
   });
-  after(() => server.close());
 
   const post = (service: string, params: Record<string, string>) =>
-    server.app.inject({
+    suite.server.app.inject({
       method: 'POST',
       url: `/services/${service}`,
-      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams(params).toString(),
     });
   const search = async (params: Record<string, string>) => {

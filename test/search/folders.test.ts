@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { it } from 'node:test';
+import { forEachDialect, serverWithSession } from '../helpers/server.js';
 
 type Entry = { name: string; assetPath: string; directory: boolean; collection: boolean; id?: string; containerId?: string; permissionMask: string; children?: Entry[] };
 
 await forEachDialect((dialect) => {
-  let server: TestServer;
-  let session: Session;
-  before(async () => {
-    server = await startServer(dialect);
-    const { username } = await createUser(server);
-    session = await login(server, username, PASSWORD);
-  });
-  after(() => server.close());
+  const suite = serverWithSession(dialect);
 
   const call = async (service: string, params: Record<string, string | string[]>) => {
     const body = new URLSearchParams();
     for (const [name, value] of Object.entries(params)) for (const item of Array.isArray(value) ? value : [value]) body.append(name, item);
-    const response = await server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: body.toString() });
+    const response = await suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: body.toString() });
     return { status: response.statusCode, body: response.json() };
   };
   const create = async (params: Record<string, string>) => (await call('create', params)).body as { id: string };
@@ -53,7 +46,7 @@ await forEachDialect((dialect) => {
     assert.deepEqual(jpgOnly.map((entry) => entry.name), ['b.jpg']);
     const foldersOnly = (await call('browse', { path: '/Browse', includeAsset: 'false' })).body as Entry[];
     assert.deepEqual(foldersOnly.map((entry) => entry.name), ['Empty', 'Sub']);
-    const root = (await server.app.inject({ method: 'GET', url: '/services/browse?path=/', headers: session.cookieOnly })).json() as Entry[];
+    const root = (await suite.server.app.inject({ method: 'GET', url: '/services/browse?path=/', headers: suite.session.cookieOnly })).json() as Entry[];
     assert.ok(root.some((entry) => entry.assetPath === '/Browse'));
   });
 
@@ -75,7 +68,7 @@ await forEachDialect((dialect) => {
     const keep = await create({ folderPath: '/Remove', name: 'keep.jpg', tags: 'stay' });
     const byIds = await call('remove', { ids: `${one.id},${'x'.repeat(22)}` });
     assert.deepEqual(byIds.body, { processedCount: 1, errorCount: 1 });
-    assert.equal((await server.app.inject({ method: 'GET', url: `/file/${one.id}`, headers: session.cookieOnly })).statusCode, 404);
+    assert.equal((await suite.server.app.inject({ method: 'GET', url: `/file/${one.id}`, headers: suite.session.cookieOnly })).statusCode, 404);
     const byQuery = await call('remove', { q: 'tags:gone', ids: keep.id });
     assert.deepEqual(byQuery.body, { processedCount: 1, errorCount: 0 }, 'q takes precedence over ids');
     assert.equal(await count(`id:${two.id}`), 0);
@@ -99,7 +92,7 @@ await forEachDialect((dialect) => {
   });
 
   it('fieldinfo describes the field catalogue', async () => {
-    const response = await server.app.inject({ method: 'GET', url: '/services/fieldinfo', headers: session.cookieOnly });
+    const response = await suite.server.app.inject({ method: 'GET', url: '/services/fieldinfo', headers: suite.session.cookieOnly });
     const body = response.json() as { fieldGroups: Array<{ name: string; fields: Array<{ name: string; datatype: string; multivalue: boolean; editable: boolean }> }> };
     const fields = new Map(body.fieldGroups.flatMap((group) => group.fields).map((field) => [field.name, field]));
     assert.deepEqual(fields.get('tags'), { ...fields.get('tags'), datatype: 'text', multivalue: true, editable: true });

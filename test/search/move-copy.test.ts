@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { it } from 'node:test';
+import { forEachDialect, serverWithSession } from '../helpers/server.js';
 
 type Hit = { id: string; metadata: Record<string, any> };
 
 await forEachDialect((dialect) => {
-  let server: TestServer;
-  let session: Session;
-  before(async () => {
-    server = await startServer(dialect);
-    const { username } = await createUser(server);
-    session = await login(server, username, PASSWORD);
-  });
-  after(() => server.close());
+  const suite = serverWithSession(dialect);
 
   const call = async (service: string, params: Record<string, string>) => {
-    const response = await server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+    const response = await suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
     return { status: response.statusCode, body: response.json() };
   };
   const create = async (assetPath: string, extra: Record<string, string> = {}) => (await call('create', { assetPath, ...extra })).body as Hit;
@@ -48,7 +41,7 @@ await forEachDialect((dialect) => {
     ];
     for (const [policy, check] of cases) {
       const source = await create(`/Clash/${policy}/s.jpg`);
-      server.clock.advance(1000);
+      suite.server.clock.advance(1000);
       const target = await create(`/Clash/${policy}/t.jpg`);
       const { status } = await call('move', { source: `/Clash/${policy}/s.jpg`, target: `/Clash/${policy}/t.jpg`, fileReplacePolicy: policy });
       assert.equal(status, 200, policy);

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { sql } from 'kysely';
-import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { forEachDialect, serverWithSession } from '../helpers/server.js';
 
 await forEachDialect((dialect) => {
-  let server: TestServer;
-  let session: Session;
-  before(async () => {
-    server = await startServer(dialect);
-    const { username } = await createUser(server);
-    session = await login(server, username, PASSWORD);
-  });
-  after(() => server.close());
+  const suite = serverWithSession(dialect);
 
   const post = async (service: string, params: Record<string, string>) => {
-    const response = await server.app.inject({
+    const response = await suite.server.app.inject({
       method: 'POST',
       url: `/services/${service}`,
-      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams(params).toString(),
     });
     return response.json();
@@ -27,19 +20,19 @@ await forEachDialect((dialect) => {
   it('indexes at start the assets that have no index rows (written before the index existed), and only those', async () => {
     const { id } = (await post('create', { folderPath: '/Old', name: 'lighthouse.jpg', description: 'A lighthouse at dusk' })) as { id: string };
     await post('create', { folderPath: '/Old', name: 'harbour.jpg' });
-    assert.equal(await server.app.damson.assets.reindexMissing(), 0, 'every asset is indexed: nothing to do');
+    assert.equal(await suite.server.app.damson.assets.reindexMissing(), 0, 'every asset is indexed: nothing to do');
 
     // What an asset written by a version before the search index looks like.
-    const { db } = server.app.damson.database;
+    const { db } = suite.server.app.damson.database;
     await db.deleteFrom('asset_values').where('asset_id', '=', id).execute();
     if (dialect === 'sqlite') await sql`DELETE FROM asset_text WHERE rowid = (SELECT rowid FROM assets WHERE id = ${id})`.execute(db);
     else await db.deleteFrom('asset_text').where('asset_id', '=', id).execute();
     assert.equal(await hits('lighthouse'), 0);
     assert.equal(await hits('folderPath:"/Old"'), 1);
 
-    assert.equal(await server.app.damson.assets.reindexMissing(), 1);
+    assert.equal(await suite.server.app.damson.assets.reindexMissing(), 1);
     assert.equal(await hits('lighthouse'), 1);
     assert.equal(await hits('folderPath:"/Old"'), 2);
-    assert.equal(await server.app.damson.assets.reindexMissing(), 0);
+    assert.equal(await suite.server.app.damson.assets.reindexMissing(), 0);
   });
 });
