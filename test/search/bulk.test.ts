@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessService } from '../../src/processes/process-service.js';
-import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { createUser, forEachDialect, login, PASSWORD, serverWithSession } from '../helpers/server.js';
 import { type SeedAsset, seedLibrary } from './seed-library.js';
 
 await forEachDialect((dialect) => {
-  let server: TestServer;
-  let session: Session;
+  const suite = serverWithSession(dialect);
   let library: SeedAsset[];
   before(async () => {
-    server = await startServer(dialect);
-    const { username } = await createUser(server);
-    session = await login(server, username, PASSWORD);
-    library = await seedLibrary(server, session, 60);
+    library = await seedLibrary(suite.server, suite.session, 60);
   });
-  after(() => server.close());
 
-  const call = async (service: string, params: Record<string, string>, headers = session.headers) => {
-    const response = await server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+  const call = async (service: string, params: Record<string, string>, headers = suite.session.headers) => {
+    const response = await suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
     return { status: response.statusCode, body: response.json() };
   };
   const count = async (q: string) => (await call('search', { q, num: '0' })).body.totalHits as number;
@@ -72,7 +67,7 @@ await forEachDialect((dialect) => {
     assert.equal(finished.cancelable, false);
     assert.equal(await count('cf_async:yes'), library.length);
 
-    const stranger = await login(server, (await createUser(server)).username, PASSWORD);
+    const stranger = await login(suite.server, (await createUser(suite.server)).username, PASSWORD);
     assert.equal((await call('process/info', { processId: body.processId }, stranger.headers)).status, 403);
     assert.equal((await call('process/info', { processId: 'x'.repeat(22) })).status, 404);
     assert.equal((await call('process/info', {})).status, 400);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { before, it } from 'node:test';
 import { parseSort, SearchService } from '../../src/search/search-service.js';
-import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { forEachDialect, serverWithSession } from '../helpers/server.js';
 import { SEED_BASE_DATE, type SeedAsset, seedLibrary } from './seed-library.js';
 
 const DAY = 86_400_000;
@@ -120,19 +120,14 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
 ];
 
 await forEachDialect((dialect) => {
-  let server: TestServer;
-  let session: Session;
+  const suite = serverWithSession(dialect);
   let library: SeedAsset[];
   before(async () => {
-    server = await startServer(dialect);
-    const { username } = await createUser(server);
-    session = await login(server, username, PASSWORD);
-    library = await seedLibrary(server, session, 300);
+    library = await seedLibrary(suite.server, suite.session, 300);
   });
-  after(() => server.close());
 
   const search = async (params: Record<string, string>) => {
-    const response = await server.app.inject({ method: 'GET', url: `/services/search?${new URLSearchParams(params)}`, headers: session.cookieOnly });
+    const response = await suite.server.app.inject({ method: 'GET', url: `/services/search?${new URLSearchParams(params)}`, headers: suite.session.cookieOnly });
     return { status: response.statusCode, body: response.json() };
   };
 
@@ -154,7 +149,7 @@ await forEachDialect((dialect) => {
   });
 
   it('reads the same pages whichever plan the service picks (hit sets collected, assets walked or probed in sort order)', async () => {
-    const plans = (['collect', 'walk', 'probe'] as const).map((pageForm) => new SearchService(server.app.damson.database, server.clock, { pageForm }));
+    const plans = (['collect', 'walk', 'probe'] as const).map((pageForm) => new SearchService(suite.server.app.damson.database, suite.server.clock, { pageForm }));
     const differences: string[] = [];
     const selected: Record<string, string[]> = { status: ['Final', 'Draft'] };
     for (const [query] of CASES) {

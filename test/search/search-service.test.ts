@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { createUser, forEachDialect, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { before, it } from 'node:test';
+import { forEachDialect, serverWithSession } from '../helpers/server.js';
 import { type SeedAsset, seedLibrary } from './seed-library.js';
 
 type SearchBody = {
@@ -14,22 +14,17 @@ type SearchBody = {
 };
 
 await forEachDialect((dialect) => {
-  let server: TestServer;
-  let session: Session;
+  const suite = serverWithSession(dialect);
   let library: SeedAsset[];
   before(async () => {
-    server = await startServer(dialect);
-    const { username } = await createUser(server);
-    session = await login(server, username, PASSWORD);
-    library = await seedLibrary(server, session, 120);
+    library = await seedLibrary(suite.server, suite.session, 120);
   });
-  after(() => server.close());
 
   const search = async (params: Record<string, string>, method: 'GET' | 'POST' = 'GET') => {
     const response =
       method === 'GET'
-        ? await server.app.inject({ method, url: `/services/search?${new URLSearchParams(params)}`, headers: session.cookieOnly })
-        : await server.app.inject({ method, url: '/services/search', headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+        ? await suite.server.app.inject({ method, url: `/services/search?${new URLSearchParams(params)}`, headers: suite.session.cookieOnly })
+        : await suite.server.app.inject({ method, url: '/services/search', headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
     return { status: response.statusCode, body: response.json() as SearchBody };
   };
   const names = (body: SearchBody) => body.hits.map((hit) => hit.metadata.filename as string);
@@ -118,10 +113,10 @@ await forEachDialect((dialect) => {
   });
 
   it('accepts the JSON AssetSearch body', async () => {
-    const response = await server.app.inject({
+    const response = await suite.server.app.inject({
       method: 'POST',
       url: '/services/search',
-      headers: { ...session.headers, 'content-type': 'application/json' },
+      headers: { ...suite.session.headers, 'content-type': 'application/json' },
       payload: {
         firstResult: 0,
         maxResultHits: 5,
@@ -142,10 +137,10 @@ await forEachDialect((dialect) => {
 
   it('sees changes at once: an update is found by its new tag and no longer by the old one', async () => {
     const target = library[7]!;
-    const response = await server.app.inject({
+    const response = await suite.server.app.inject({
       method: 'POST',
       url: '/services/update',
-      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams({ id: target.id, metadata: JSON.stringify({ tags: ['+freshtag'], description: 'Renamed scenery' }) }).toString(),
     });
     assert.equal(response.statusCode, 200);
@@ -160,10 +155,10 @@ await forEachDialect((dialect) => {
     for (const hit of body.hits) assert.match(String(hit.highlightedText), /^A \w+ at \w+ with a <em>rainbow<\/em>$/);
     const plain = await search({ q: 'rainbow', num: '3', returnHighlightedText: 'false' });
     assert.ok(plain.body.hits.every((hit) => !('highlightedText' in hit)));
-    await server.app.inject({
+    await suite.server.app.inject({
       method: 'POST',
       url: '/services/create',
-      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams({ folderPath: '/Hl', name: 'x.jpg', description: '<img src=x onerror=alert(1)> sunflower' }).toString(),
     });
     const escaped = (await search({ q: 'sunflower' })).body.hits[0]!;
@@ -171,7 +166,7 @@ await forEachDialect((dialect) => {
   });
 
   it('requires a login, and POST a CSRF token', async () => {
-    assert.equal((await server.app.inject({ method: 'GET', url: '/services/search?q=*:*' })).statusCode, 401);
-    assert.equal((await server.app.inject({ method: 'POST', url: '/services/search?q=*:*', headers: session.cookieOnly })).statusCode, 403);
+    assert.equal((await suite.server.app.inject({ method: 'GET', url: '/services/search?q=*:*' })).statusCode, 401);
+    assert.equal((await suite.server.app.inject({ method: 'POST', url: '/services/search?q=*:*', headers: suite.session.cookieOnly })).statusCode, 403);
   });
 });
