@@ -14,8 +14,9 @@ const FALSE = sql`1 = 0`;
  * - `walk`: the assets are read in sort order and each is checked: an exact field value by one seek in the
  *   (field, value_key, asset_id) index, any other lookup against its hit list, collected once (cheap when hits are
  *   dense: the page fills after a few rows, however many hits there are);
- * - `probe`: like `walk`, but full-text lookups seek each asset in the text index too instead of collecting their
- *   list (an FTS5 seek is costly, so this pays only when a few rows fill the page out of a huge hit set).
+ * - `probe`: like `walk`, but full-text lookups and ranges seek each asset (in the text index, or in the asset's
+ *   rows of the range's field) instead of collecting their list: this pays when a few rows fill the page out of a
+ *   huge hit set.
  */
 export type LookupForm = 'collect' | 'walk' | 'probe';
 
@@ -25,8 +26,11 @@ export type Lookup =
   | { kind: 'text'; expression: string }
   /** A field's exact (lower-cased) value or word. */
   | { kind: 'value'; field: string; key: string }
-  /** Any other condition on `asset_values v`; `range` for ranges of numbers, dates or text. */
-  | { kind: 'values'; where: Condition; range?: boolean }
+  /**
+   * Any other condition on `asset_values v`; `range` for ranges of numbers, dates or text; `onePerAsset` when an
+   * asset has at most one such row, so that its rows can be counted without DISTINCT.
+   */
+  | { kind: 'values'; where: Condition; range?: boolean; onePerAsset?: boolean }
   /** A condition on `assets a` alone. */
   | { kind: 'assets'; condition: Condition };
 
@@ -96,9 +100,16 @@ export function lookupCondition(lookup: Lookup, dialect: DialectName, form: Look
       return form === 'collect'
         ? sql`a.id IN (SELECT v.asset_id FROM asset_values v WHERE ${valueWhere(lookup)})`
         : sql`EXISTS (SELECT 1 FROM asset_values v WHERE ${valueWhere(lookup)} AND v.asset_id = a.id)`;
-    case 'values':
-      // Not probed: without an exact key a seek would read the asset's rows from the table, often from disk.
+    case 'values': {
+      if (lookup.range && form === 'probe') {
+        // A range is one field, so a seek reads only that asset's rows of it, through the (asset_id, field) index:
+        // SQLite would otherwise take the range's own index and scan the whole range for every asset it checks.
+        const rows = dialect === 'sqlite' ? sql`asset_values v INDEXED BY asset_values_asset` : sql`asset_values v`;
+        return sql`EXISTS (SELECT 1 FROM ${rows} WHERE v.asset_id = a.id AND ${lookup.where})`;
+      }
+      // Not probed otherwise: without one field and an exact key a seek would read many of the asset's rows.
       return sql`${filter}a.id IN (SELECT v.asset_id FROM asset_values v WHERE ${lookup.where})`;
+    }
     case 'text': {
       const probe = form === 'probe' && !isPrefixSearch(lookup);
       if (dialect === 'sqlite') {
@@ -174,7 +185,8 @@ function rangeLookup(range: Range): Lookup {
   const parts: Condition[] = [sql`v.field = ${range.field}`, numeric ? sql`v.value_num IS NOT NULL` : sql`v.is_token = 0`];
   if (range.min !== null) parts.push(range.minInclusive ? sql`${column} >= ${range.min}` : sql`${column} > ${range.min}`);
   if (range.max !== null) parts.push(range.maxInclusive ? sql`${column} <= ${range.max}` : sql`${column} < ${range.max}`);
-  return { kind: 'values', where: sql.join(parts, sql` AND `), range: true };
+  // A number or date field has one index row per asset (see indexEntries); text may have several.
+  return { kind: 'values', where: sql.join(parts, sql` AND `), range: true, onePerAsset: numeric };
 }
 
 function fullTextLookup(term: Term, dialect: DialectName): Lookup {

@@ -35,6 +35,7 @@ export function indexEntries(asset: Asset): { values: IndexValue[]; text: string
     const definition = fieldDefinition(field);
     if (!definition || UNINDEXED_FIELDS.has(field)) continue;
     if (definition.type !== 'text') {
+      // Exactly one row per asset for a number or date field: counting a range relies on it.
       values.push({ field, key: null, text: String(value), num: Number(value), isToken: false });
       continue;
     }

@@ -13,6 +13,11 @@ import { SearchStore } from './search-store.js';
 /** Hits beyond this position are never returned (protocol §3.1). */
 export const MAX_RESULT_WINDOW = 10_000;
 const MAX_FACET_VALUES = 100;
+/**
+ * From this share of the library on, a facet reads the field's index instead of seeking each hit (SQLite). At
+ * 1,000,000 assets, tags and status: 55,000 hits 2.1 → 1.8 s; 150,000 hits 4.2 → 1.7 s; 700,000 hits 19 → 4.3 s.
+ */
+const FACET_WALK_SHARE = 0.05;
 
 export interface SortField {
   field: string;
@@ -66,6 +71,8 @@ const COST = {
   listHit: 0.2,
   /** Probe: seek one asset in the FTS5 index. */
   textProbe: 40,
+  /** Probe: seek one asset's rows of a range's field. */
+  rangeProbe: 6,
 };
 
 /** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
@@ -103,6 +110,8 @@ export function parseSort(raw: string | undefined): SortField[] {
 export interface SearchServiceOptions {
   /** Reads every page with this plan instead of choosing one (tests compare the two). */
   pageForm?: LookupForm;
+  /** Counts every narrowed facet by reading the field's index (true) or from the hits (false) instead of choosing. */
+  facetWalk?: boolean;
 }
 
 export class SearchService {
@@ -151,7 +160,9 @@ export class SearchService {
       const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : value.toLowerCase())));
       // A field's own selection does not narrow its counts, so every value stays choosable.
       const narrowed = tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
-      const counts = await store.facet(field, narrowed ? where('collect', field) : undefined, MAX_FACET_VALUES, kind);
+      // Hits that are a large part of the library are counted faster by reading the field's index in order.
+      const walkField = this.options.facetWalk ?? (dialect === 'sqlite' && !kind.tokenized && totalHits >= FACET_WALK_SHARE * (await store.assetCountBound()));
+      const counts = await store.facet(field, narrowed ? where('collect', field) : undefined, MAX_FACET_VALUES, kind, walkField);
       facets[field] = counts.map(({ value, key, hitCount }) => ({ value, hitCount, selected: selected.has(key) }));
     }
     return { words: highlightWords(tree), totalHits, assets, facets };
@@ -182,25 +193,33 @@ export class SearchService {
   ): Promise<Asset[]> {
     const wanted = Math.min(num, hits - start);
     if (wanted <= 0) return [];
-    const first = sort.find((entry) => entry.field !== 'relevance')?.field ?? 'assetCreated';
-    // Ranges are always collected: dates in particular follow the date sort, so their hits are bunched, not spread.
-    const walkable = this.options.pageForm !== undefined || (INDEXED_SORTS.has(first) && !lookups.some((lookup) => lookup.kind === 'values' && lookup.range));
+    const first = sort.find((entry) => entry.field !== 'relevance') ?? { field: 'assetCreated', descending: true };
+    const walkable = this.options.pageForm !== undefined || INDEXED_SORTS.has(first.field);
     const walked = walkable ? ((start + num) * (await store.assetCountBound())) / hits : Infinity;
     // A walk checks each asset against the hit lists collected first; a lookup's list has at least `hits` entries
-    // when it is the query or ANDed into it.
+    // when it is the query or ANDed into it. A probe seeks instead for full-text lookups and ranges.
     const lists = lookups.filter((lookup) => lookup.kind === 'text' || lookup.kind === 'values').length;
     const texts = lookups.filter((lookup) => lookup.kind === 'text').length;
+    const ranges = lookups.filter((lookup) => lookup.kind === 'values' && lookup.range).length;
     const costs: Array<[LookupForm, number]> = [
       ['collect', hits * COST.collectHit],
       ['walk', walked * COST.walkRow + lists * hits * COST.listHit],
-      ['probe', lookups.some(isPrefixSearch) ? Infinity : walked * (COST.walkRow + texts * COST.textProbe) + (lists - texts) * hits * COST.listHit],
+      [
+        'probe',
+        lookups.some(isPrefixSearch) ? Infinity : walked * (COST.walkRow + texts * COST.textProbe + ranges * COST.rangeProbe) + (lists - texts - ranges) * hits * COST.listHit,
+      ],
     ];
     const form = this.options.pageForm ?? costs.reduce((best, next) => (next[1] < best[1] ? next : best))[0];
-    if (form !== 'probe') return store.page(where(form), orderBy, num, start);
-    // FTS5 seeks are cheap only while few: the probe stops after a few times the expected walk, and if the hits
-    // lie further along the sort order than an even spread would put them, a walk without seeks reads the page.
-    const page = await store.page(where('probe'), orderBy, num, start, Math.ceil(4 * walked) + 50);
-    return page.length === wanted ? page : store.page(where('walk'), orderBy, num, start);
+    if (form === 'collect' || (form === 'walk' && ranges === 0)) return store.page(where(form), orderBy, num, start);
+    // The estimate assumes hits spread evenly along the sort order. Seeks are cheap only while few, and a range's
+    // hits are often bunched (capture dates follow the upload dates the default sort uses): the walk stops after a
+    // few times the expected number of rows, and if the page is not full by then another plan reads it. With a
+    // range that is collecting, since walking on could read most of the library before reaching its hits.
+    // The bound is a prefix of the sort order only for a column without NULLs: the indexed sorts' columns.
+    const key = INDEXED_SORTS.has(first.field) ? SORT_COLUMNS[first.field] : undefined;
+    const budget = key === undefined ? undefined : { budget: Math.ceil(4 * walked) + 50, key: sql.raw(key), descending: first.descending };
+    const page = await store.page(where(form), orderBy, num, start, budget);
+    return page.length === wanted ? page : store.page(where(ranges > 0 ? 'collect' : 'walk'), orderBy, num, start);
   }
 
   private orderBy(sort: SortField[]): RawBuilder<unknown> {

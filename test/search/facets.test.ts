@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
+import { SearchService } from '../../src/search/search-service.js';
 import { forEachDialect, serverWithSession } from '../helpers/server.js';
 
 type Facet = { value: string; hitCount: number; selected: boolean };
@@ -69,5 +70,23 @@ await forEachDialect((dialect) => {
     assert.equal((await search({ q: '*:*', 'facet.rating.selection': 'four' })).totalHits, 0);
     assert.equal((await search({ q: '*:*', 'facet.cf_project.selection': 'alpha ONE' })).totalHits, 1);
     assert.equal((await search({ q: '*:*', 'facet.cf_project.selection': 'alpha' })).totalHits, 0, 'a word of a value is not a value');
+  });
+
+  it('counts the same whether it starts from the hits or reads the field\'s index', async () => {
+    const { database } = suite.server.app.damson;
+    const fromHits = new SearchService(database, suite.server.clock, { facetWalk: false });
+    const fromIndex = new SearchService(database, suite.server.clock, { facetWalk: true });
+    const facets = ['tags', 'status', 'rating', 'cf_project'];
+    const seen = new Set<string>();
+    for (const query of ['status:Final', 'tags:wood', 'rating:[4 TO 5]', 'folderPath:"/Facets"', 'a1.jpg', 'NOT tags:metal']) {
+      for (const selections of [{}, { status: ['final'] }, { tags: ['METAL'] }, { rating: ['4'] }] as Array<Record<string, string[]>>) {
+        const request = { query, start: 0, num: 0, sort: [], facets, selections };
+        const [hits, index] = await Promise.all([fromHits.search(request), fromIndex.search(request)]);
+        assert.deepEqual(index.facets, hits.facets, `${query} ${JSON.stringify(selections)}`);
+        seen.add(JSON.stringify(hits.facets));
+      }
+    }
+    // The queries narrow the counts in different ways, so equal answers are not equally empty ones.
+    assert.ok(seen.size >= 10, `only ${seen.size} different answers`);
   });
 });
