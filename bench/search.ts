@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { type DatabaseHandle, type DialectName, openDatabase } from '../src/db/database.js';
+import { configureSqlite, type DatabaseHandle, type DialectName, openDatabase } from '../src/db/database.js';
 import { systemClock } from '../src/lib/clock.js';
 import { parseSort, type SearchRequest, SearchService } from '../src/search/search-service.js';
 import { removeDirectory, trackDirectory } from './lib/cleanup.js';
@@ -474,24 +474,23 @@ function roleOf(statement: Statement): StatementRole {
 }
 
 /**
- * The recorded statements run with the bare driver, each prepared anew (as Kysely does) and timed. PostgreSQL
+ * The recorded statements run with the bare driver, each timed. PostgreSQL
  * runs the COUNT and the page at once on two connections, as SearchService does (Promise.all over its pool).
  */
 async function openRawExecutor(dialect: DialectName, dataDir: string, databaseUrl: string | undefined): Promise<RawExecutor> {
   if (dialect === 'sqlite') {
-    // The same connection settings as Damson's (src/db/database.ts).
+    // The same connection settings as Damson's, and statements kept prepared by SQL text as Damson keeps them.
     const sqlite = new SQLite(join(dataDir, 'damson.sqlite'));
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
+    configureSqlite(sqlite);
+    const statements = new Map<string, SQLite.Statement>();
+    const prepared = (text: string) => statements.get(text) ?? statements.set(text, sqlite.prepare(text)).get(text)!;
     return {
       async run(statements) {
         const run: RawRun = { ms: 0, hits: -1, count: 0, page: 0, facets: 0 };
         const begin = performance.now();
         for (const statement of statements) {
           const start = performance.now();
-          const rows = sqlite.prepare(statement.sql).all(...(statement.parameters as unknown[])) as Array<Record<string, unknown>>;
+          const rows = prepared(statement.sql).all(...(statement.parameters as unknown[])) as Array<Record<string, unknown>>;
           const role = roleOf(statement);
           if (role === 'count') run.hits = Number(rows[0]?.total ?? 0);
           if (role !== 'other') run[role] += performance.now() - start;
