@@ -5,23 +5,48 @@ const UNITS: Record<string, 'year' | 'month' | 'day' | 'hour' | 'minute' | 'seco
   HOUR: 'hour', HOURS: 'hour', MINUTE: 'minute', MINUTES: 'minute', SECOND: 'second', SECONDS: 'second',
 };
 
+/** The milliseconds a date in a query covers: from `start` up to, not including, `end`. */
+export interface DateSpan {
+  start: number;
+  end: number;
+}
+
+const DAY_MS = 86_400_000;
+
 /**
  * A date in a query: `NOW` with Lucene/Solr date math (`NOW-1YEAR`, `NOW+7DAYS`, `NOW/DAY`, `NOW-1DAY/DAY`), or any
- * format `parseDate` takes (epoch ms, ISO 8601, `YYYY-MM-DD`, EXIF style). Date math is in UTC. Undefined when
- * the text is no date.
+ * format `parseDate` takes (epoch ms, ISO 8601, `YYYY-MM-DD`, EXIF style). Date math is in UTC. A date covers what
+ * it leaves unsaid, as Elasticsearch reads it: `2021-06-01` the whole day, `2021-06-01T10:30` that minute,
+ * `NOW/MONTH` the month it rounds to, an exact time one millisecond. Undefined when the text is no date.
  */
-export function resolveQueryDate(text: string, now: number): number | undefined {
+export function resolveQueryDate(text: string, now: number): DateSpan | undefined {
   const math = /^NOW((?:[+-]\d{1,6}[A-Z]+|\/[A-Z]+)*)$/i.exec(text.trim());
-  if (!math) return parseDate(text);
+  if (!math) {
+    const start = parseDate(text);
+    return start === undefined ? undefined : { start, end: start + writtenPrecision(text.trim()) };
+  }
   const date = new Date(now);
+  let rounding: string | undefined;
   for (const [, sign, amount, unitName, roundName] of math[1]!.matchAll(/([+-])(\d{1,6})([A-Z]+)|\/([A-Z]+)/gi)) {
     const unit = UNITS[(unitName ?? roundName ?? '').toUpperCase()];
     if (!unit) return undefined;
-    if (roundName) roundDown(date, unit);
-    else add(date, unit, (sign === '-' ? -1 : 1) * Number(amount));
+    if (roundName) {
+      roundDown(date, unit);
+      rounding = unit;
+    } else add(date, unit, (sign === '-' ? -1 : 1) * Number(amount));
   }
-  const value = date.getTime();
-  return Number.isSafeInteger(value) ? value : undefined;
+  const start = date.getTime();
+  if (rounding) add(date, rounding, 1);
+  const end = rounding ? date.getTime() : start + 1;
+  return Number.isSafeInteger(start) && Number.isSafeInteger(end) ? { start, end } : undefined;
+}
+
+/** How much time a written date leaves open: a day, a minute, a second, or none (1 ms). */
+function writtenPrecision(text: string): number {
+  const written = /^\d{4}[-:]\d{2}[-:]\d{2}(?:[ T]\d{2}:\d{2}(:\d{2})?(\.\d+)?)?/.exec(text);
+  if (!written) return 1;
+  if (written[0].length === 10) return DAY_MS;
+  return written[2] ? 1 : written[1] ? 1000 : 60_000;
 }
 
 function add(date: Date, unit: string, amount: number): void {

@@ -1,7 +1,7 @@
 import lucene, { type BinaryNode, type Node, type RangeNode, type TermNode } from 'lucene';
 import { type FieldDefinition, fieldDefinition } from '../assets/fields.js';
 import { badRequest } from '../lib/errors.js';
-import { resolveQueryDate } from './date-math.js';
+import { type DateSpan, resolveQueryDate } from './date-math.js';
 import type { QueryNode } from './query.js';
 
 export const MAX_QUERY_LENGTH = 10_000;
@@ -104,11 +104,12 @@ function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean
   if (definition.type === 'text' || pattern) {
     return { kind: 'term', field: definition.name, value, phrase: node.quoted, pattern, fuzzy: isFuzzy(node) };
   }
-  // A number or date compared for equality; a bare day (2021-06-01) means that whole day.
-  const bound = typedBound(definition, value, now);
-  if (definition.type === 'datetime' && /^\d{4}-\d{2}-\d{2}$/.test(value.trim())) {
-    return { kind: 'range', field: definition.name, min: bound, max: (bound as number) + 86_400_000, minInclusive: true, maxInclusive: false };
+  // A date matches what it covers (2021-06-01: that whole day); a number, itself.
+  if (definition.type === 'datetime') {
+    const span = dateSpan(definition, value, now);
+    return { kind: 'range', field: definition.name, min: span.start, max: span.end, minInclusive: true, maxInclusive: false };
   }
+  const bound = typedBound(definition, value);
   return { kind: 'range', field: definition.name, min: bound, max: bound, minInclusive: true, maxInclusive: true };
 }
 
@@ -122,23 +123,38 @@ function rangeNode(node: RangeNode, inheritedField: string | undefined, now: num
   const fieldName = rawField === IMPLICIT ? inheritedField : rawField;
   if (!fieldName) throw badRequest('A range needs a field, as in fileSize:[0 TO 1000]');
   const definition = checkedField(fieldName);
-  const range: QueryNode = {
-    kind: 'range',
-    field: definition.name,
-    min: node.term_min === '*' ? null : typedBound(definition, unescapeTerm(node.term_min, true).value, now),
-    max: node.term_max === '*' ? null : typedBound(definition, unescapeTerm(node.term_max, true).value, now),
-    minInclusive: node.inclusive === 'both' || node.inclusive === 'left',
-    maxInclusive: node.inclusive === 'both' || node.inclusive === 'right',
-  };
+  const minText = node.term_min === '*' ? null : unescapeTerm(node.term_min, true).value;
+  const maxText = node.term_max === '*' ? null : unescapeTerm(node.term_max, true).value;
+  const minInclusive = node.inclusive === 'both' || node.inclusive === 'left';
+  const maxInclusive = node.inclusive === 'both' || node.inclusive === 'right';
+  let range: QueryNode;
+  if (definition.type === 'datetime') {
+    // A bound covers what its date covers, as Elasticsearch (behind the Assets Server) reads it:
+    // [2020-01-01 TO 2020-12-31] is all of 2020, {2020-01-01 TO *] starts on 2 January, [* TO NOW/DAY] takes in today.
+    const min = minText === null ? null : dateSpan(definition, minText, now);
+    const max = maxText === null ? null : dateSpan(definition, maxText, now);
+    range = {
+      kind: 'range',
+      field: definition.name,
+      min: min && (minInclusive ? min.start : min.end),
+      max: max && (maxInclusive ? max.end : max.start),
+      minInclusive: true,
+      maxInclusive: false,
+    };
+  } else {
+    const bound = (text: string | null) => (text === null ? null : typedBound(definition, text));
+    range = { kind: 'range', field: definition.name, min: bound(minText), max: bound(maxText), minInclusive, maxInclusive };
+  }
   return prefix === '-' ? { kind: 'not', child: range } : range;
 }
 
-function typedBound(definition: FieldDefinition, text: string, now: number): number | string {
-  if (definition.type === 'datetime') {
-    const value = resolveQueryDate(text, now);
-    if (value === undefined) throw badRequest(`"${text.slice(0, 50)}" is not a date for field ${definition.name} (use 2021-06-01, an ISO date, epoch ms or NOW-1YEAR)`);
-    return value;
-  }
+function dateSpan(definition: FieldDefinition, text: string, now: number): DateSpan {
+  const span = resolveQueryDate(text, now);
+  if (span === undefined) throw badRequest(`"${text.slice(0, 50)}" is not a date for field ${definition.name} (use 2021-06-01, an ISO date, epoch ms or NOW-1YEAR)`);
+  return span;
+}
+
+function typedBound(definition: FieldDefinition, text: string): number | string {
   if (definition.type === 'text') return text.toLowerCase();
   const value = Number(text);
   if (!Number.isFinite(value) || text.trim() === '') throw badRequest(`"${text.slice(0, 50)}" is not a number for field ${definition.name}`);

@@ -5,6 +5,8 @@ import { forEachDialect, serverWithSession } from '../helpers/server.js';
 import { SEED_BASE_DATE, type SeedAsset, seedLibrary } from './seed-library.js';
 
 const DAY = 86_400_000;
+/** A day with seeded capture dates a few seconds after midnight: a bound on it shows whether it covers the whole day. */
+const SEED_DAY_60 = new Date(SEED_BASE_DATE + 60 * DAY).toISOString().slice(0, 10);
 const words = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 const baseName = (a: SeedAsset) => a.name.replace(/\.jpg$/, '');
 /** What a bare term searches: names, descriptions, titles, tags, status and custom text. */
@@ -78,11 +80,16 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['rating:[* TO *]', () => true],
   ['rating:[100 TO 200]', () => false],
   ['rating:[-1000000000 TO 1000000000]', () => true],
-  ['created:[2021-01-01 TO 2021-12-31]', (a) => a.created >= Date.parse('2021-01-01') && a.created <= Date.parse('2021-12-31')],
+  // A date bound covers its whole day, as Elasticsearch reads it: this is all of 2021, 31 December included.
+  ['created:[2021-01-01 TO 2021-12-31]', (a) => a.created >= Date.parse('2021-01-01') && a.created < Date.parse('2022-01-01')],
+  [`created:[* TO ${SEED_DAY_60}]`, (a) => a.created < Date.parse(SEED_DAY_60) + DAY],
+  [`created:[* TO ${SEED_DAY_60}}`, (a) => a.created < Date.parse(SEED_DAY_60)],
+  [`created:{${SEED_DAY_60} TO *]`, (a) => a.created >= Date.parse(SEED_DAY_60) + DAY],
+  [`created:[${SEED_DAY_60}T00:00 TO ${SEED_DAY_60}T00:00]`, (a) => a.created >= Date.parse(SEED_DAY_60) && a.created < Date.parse(SEED_DAY_60) + 60_000],
   ['created:[2021-01-01T00:00:00Z TO *]', (a) => a.created >= Date.parse('2021-01-01')],
   [`created:[* TO ${SEED_BASE_DATE + 100 * DAY}]`, (a) => a.created <= SEED_BASE_DATE + 100 * DAY],
   ['created:2020-01-31', (a) => a.created >= Date.parse('2020-01-31') && a.created < Date.parse('2020-02-01')],
-  ['created:{2020-01-01 TO 2020-03-01}', (a) => a.created > Date.parse('2020-01-01') && a.created < Date.parse('2020-03-01')],
+  ['created:{2020-01-01 TO 2020-03-01}', (a) => a.created >= Date.parse('2020-01-02') && a.created < Date.parse('2020-03-01')],
   ['assetCreated:[NOW-1YEAR TO NOW+1DAY]', () => true],
   ['assetCreated:[NOW+1DAY TO *]', () => false],
   ['assetCreated:[NOW/DAY TO *]', () => true],
