@@ -65,6 +65,8 @@ const INDEXED_SORTS = new Set(['assetCreated', 'filename', 'name', 'baseName']);
 const COST = {
   /** Collect: fetch one hit of the collected hit sets and sort it. */
   collectHit: 3,
+  /** Collect: the same, sorting in the (id, created_at) index (hits found by asset id, in upload order). */
+  collectHitInIndex: 1,
   /** Walk: read the next asset in sort order, with a seek for each exact field value. */
   walkRow: 1,
   /** Walk: put one hit in a list that walked assets are checked against. */
@@ -201,8 +203,11 @@ export class SearchService {
     const lists = lookups.filter((lookup) => lookup.kind === 'text' || lookup.kind === 'values').length;
     const texts = lookups.filter((lookup) => lookup.kind === 'text').length;
     const ranges = lookups.filter((lookup) => lookup.kind === 'values' && lookup.range).length;
+    // Hits found by asset id (not by full text) and sorted by upload date alone are sorted in a small index.
+    const inUploadOrder = texts === 0 && sort.every((entry) => entry.field === 'assetCreated' || entry.field === 'relevance');
+    const collect = () => (inUploadOrder ? store.pageInUploadOrder(where('collect'), orderBy, num, start) : store.page(where('collect'), orderBy, num, start));
     const costs: Array<[LookupForm, number]> = [
-      ['collect', hits * COST.collectHit],
+      ['collect', hits * (inUploadOrder ? COST.collectHitInIndex : COST.collectHit)],
       ['walk', walked * COST.walkRow + lists * hits * COST.listHit],
       [
         'probe',
@@ -210,7 +215,8 @@ export class SearchService {
       ],
     ];
     const form = this.options.pageForm ?? costs.reduce((best, next) => (next[1] < best[1] ? next : best))[0];
-    if (form === 'collect' || (form === 'walk' && ranges === 0)) return store.page(where(form), orderBy, num, start);
+    if (form === 'collect') return collect();
+    if (form === 'walk' && ranges === 0) return store.page(where(form), orderBy, num, start);
     // The estimate assumes hits spread evenly along the sort order. Seeks are cheap only while few, and a range's
     // hits are often bunched (capture dates follow the upload dates the default sort uses): the walk stops after a
     // few times the expected number of rows, and if the page is not full by then another plan reads it. With a
@@ -219,7 +225,8 @@ export class SearchService {
     const key = INDEXED_SORTS.has(first.field) ? SORT_COLUMNS[first.field] : undefined;
     const budget = key === undefined ? undefined : { budget: Math.ceil(4 * walked) + 50, key: sql.raw(key), descending: first.descending };
     const page = await store.page(where(form), orderBy, num, start, budget);
-    return page.length === wanted ? page : store.page(where(ranges > 0 ? 'collect' : 'walk'), orderBy, num, start);
+    if (page.length === wanted) return page;
+    return ranges > 0 ? collect() : store.page(where('walk'), orderBy, num, start);
   }
 
   private orderBy(sort: SortField[]): RawBuilder<unknown> {

@@ -81,6 +81,20 @@ export class SearchStore {
     return rows.map(toAsset);
   }
 
+  /**
+   * A collected page in upload order (SQLite), for hits found by asset id: each hit's sort key is read from the
+   * (id, created_at) index, not from its row (rows are large and scattered over the file, the index is small and
+   * stays cached), and only the page's own rows are read. `orderBy` must use no other column than those two.
+   */
+  async pageInUploadOrder(where: Condition, orderBy: Condition, limit: number, offset: number): Promise<Asset[]> {
+    if (limit <= 0) return [];
+    const { rows } = await sql<Parameters<typeof toAsset>[0]>`
+      SELECT a.* FROM assets a WHERE a.rowid IN (
+        SELECT a.rowid FROM assets a INDEXED BY assets_id_created WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset})
+      ORDER BY ${orderBy}`.execute(this.db);
+    return rows.map(toAsset);
+  }
+
   /** Distinct indexed words and values starting with `prefix` (in one field, or anywhere): fuzzy candidates. */
   async valuesStartingWith(prefix: string, field: string | null, limit: number): Promise<string[]> {
     const inField = field === null ? sql`` : sql`AND v.field = ${field}`;
