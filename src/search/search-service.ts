@@ -157,13 +157,15 @@ export class SearchService {
     }
 
     const facets: SearchResult['facets'] = {};
+    let assetBound: number | undefined;
+    const manyHits = async () => totalHits >= FACET_WALK_SHARE * (assetBound ??= await store.assetCountBound());
     for (const field of request.facets) {
       const kind = facetKind(field);
       const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : value.toLowerCase())));
       // A field's own selection does not narrow its counts, so every value stays choosable.
       const narrowed = tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
       // Hits that are a large part of the library are counted faster by reading the field's index in order.
-      const walkField = this.options.facetWalk ?? (dialect === 'sqlite' && !kind.tokenized && totalHits >= FACET_WALK_SHARE * (await store.assetCountBound()));
+      const walkField = this.options.facetWalk ?? (dialect === 'sqlite' && !kind.tokenized && (await manyHits()));
       const counts = await store.facet(field, narrowed ? where('collect', field) : undefined, MAX_FACET_VALUES, kind, walkField);
       facets[field] = counts.map(({ value, key, hitCount }) => ({ value, hitCount, selected: selected.has(key) }));
     }
