@@ -39,10 +39,10 @@ export function indexEntries(asset: Asset): { values: IndexValue[]; text: string
       values.push({ field, key: null, text: String(value), num: Number(value), isToken: false });
       continue;
     }
+    const tokenized = isTokenized(field);
     for (const item of Array.isArray(value) ? value : [String(value)]) {
       const bounded = item.slice(0, MAX_INDEXED_TEXT);
       values.push({ field, key: bounded.toLowerCase(), text: bounded, num: null, isToken: false });
-      const tokenized = isTokenized(field);
       if (tokenized) {
         for (const word of new Set(words(bounded))) values.push({ field, key: word, text: null, num: null, isToken: true });
       }
