@@ -179,6 +179,20 @@ const migrationsFor = (dialect: DialectName): Record<string, Migration> => ({
       await db.schema.createIndex('assets_id_created').on('assets').columns(['id', 'created_at']).execute();
     },
   },
+  '0006_asset_values_statistics': {
+    async up(db: Kysely<unknown>) {
+      if (dialect !== 'postgres') return;
+      // PostgreSQL estimates `field = 'rating' AND value_num BETWEEN 3 AND 5` as if field and value were
+      // independent: from the value histogram of every field together, mostly dates. It guessed 79 rows for 37,491
+      // and sorted every hit instead of walking the upload order (567 → 5.5 ms at 100,000 assets). Statistics on the
+      // pairs give it each field's own common values; 1,000 of them for text, which has many fields and words.
+      await sql`CREATE STATISTICS asset_values_field_num (mcv) ON field, value_num FROM asset_values`.execute(db);
+      await sql`CREATE STATISTICS asset_values_field_key (mcv) ON field, value_key FROM asset_values`.execute(db);
+      await sql`ALTER STATISTICS asset_values_field_key SET STATISTICS 1000`.execute(db);
+      // Now, not at autovacuum's next visit: an existing library would be planned blind until then.
+      await sql`ANALYZE asset_values`.execute(db);
+    },
+  },
 });
 
 

@@ -82,16 +82,20 @@ export class SearchStore {
   }
 
   /**
-   * A collected page in upload order (SQLite), for hits found by asset id: each hit's sort key is read from the
-   * (id, created_at) index, not from its row (rows are large and scattered over the file, the index is small and
-   * stays cached), and only the page's own rows are read. `orderBy` must use no other column than those two.
+   * A page in upload order whose rows are read last: the hits are sorted on the (id, created_at) index, not on
+   * their rows (rows are large and scattered over the file, the index is small and stays cached), and only the
+   * page's own rows are read. `orderBy` must use no other column than those two. For hits found by asset id:
+   * - SQLite, when collecting: the inner query is forced onto that index;
+   * - PostgreSQL: the planner still chooses how to find the hits, and either walks the (created_at, id) index or
+   *   sorts in the (id, created_at) one, reading no row (a date range of 8,610 hits at 100,000 assets: 115 → 24 ms).
    */
   async pageInUploadOrder(where: Condition, orderBy: Condition, limit: number, offset: number): Promise<Asset[]> {
     if (limit <= 0) return [];
-    const { rows } = await sql<Parameters<typeof toAsset>[0]>`
-      SELECT a.* FROM assets a WHERE a.rowid IN (
-        SELECT a.rowid FROM assets a INDEXED BY assets_id_created WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset})
-      ORDER BY ${orderBy}`.execute(this.db);
+    const page =
+      this.dialect === 'sqlite'
+        ? sql`a.rowid IN (SELECT a.rowid FROM assets a INDEXED BY assets_id_created WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset})`
+        : sql`a.id IN (SELECT a.id FROM assets a WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset})`;
+    const { rows } = await sql<Parameters<typeof toAsset>[0]>`SELECT a.* FROM assets a WHERE ${page} ORDER BY ${orderBy}`.execute(this.db);
     return rows.map(toAsset);
   }
 
