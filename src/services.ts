@@ -149,7 +149,7 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
     folders: new FolderService(database, search, clock),
     bulk: new BulkService(assets, search, processes),
     processes,
-    transfers: new TransferService(database, search, clock),
+    transfers: new TransferService(database, search, jobs, clock),
     jobs,
     async close() {
       await jobs.stop();

@@ -26,6 +26,9 @@ export class BulkService {
   private async run(user: User, ids: readonly string[], each: (id: string) => Promise<unknown>, inBackground: boolean): Promise<BulkResult> {
     const work = async (progress: Pick<ProcessProgress, 'processed' | 'failed'> & { readonly cancelled?: boolean }): Promise<void> => {
       for (const id of ids) {
+        // A turn for other requests between two assets: on SQLite each update runs without ever waiting, and a
+        // process/cancel would otherwise be answered only once everything is done.
+        await new Promise((resolve) => setImmediate(resolve));
         if (progress.cancelled) return;
         try {
           await each(id);

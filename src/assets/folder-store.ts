@@ -36,17 +36,14 @@ export class FolderStore {
     const rows = await this.db
       .selectFrom('folders')
       .select(['path', 'name'])
-      .where(sql`lower(parent_path)`, '=', parentPath.toLowerCase())
-      .orderBy(sql`lower(name)`)
+      .where(childOf('path_key', parentPath))
+      .orderBy('path_key')
       .execute();
     return rows;
   }
 
   async assetsIn(folderPath: string, extensions: readonly string[] | 'all'): Promise<AssetEntry[]> {
-    let query = this.db
-      .selectFrom('assets')
-      .select(['id', 'asset_path', 'filename', 'extension'])
-      .where(sql`lower(folder_path)`, '=', folderPath.toLowerCase());
+    let query = this.db.selectFrom('assets').select(['id', 'asset_path', 'filename', 'extension']).where(childOf('asset_path_key', folderPath));
     if (extensions !== 'all') {
       if (extensions.length === 0) return [];
       query = query.where('extension', 'in', [...extensions]);
@@ -57,12 +54,7 @@ export class FolderStore {
 
   /** Ids of every asset in a folder or below it. */
   async assetIdsBelow(folderPath: string): Promise<string[]> {
-    const key = folderPath.toLowerCase();
-    const rows = await this.db
-      .selectFrom('assets')
-      .select('id')
-      .where(sql<boolean>`(lower(folder_path) = ${key} OR lower(folder_path) LIKE ${`${escapeLike(key)}/%`} ESCAPE '\\')`)
-      .execute();
+    const rows = await this.db.selectFrom('assets').select('id').where(below('asset_path_key', folderPath)).execute();
     return rows.map((row) => row.id);
   }
 
@@ -81,14 +73,53 @@ export class FolderStore {
     return deleted;
   }
 
+  /** Gives a folder and everything below it the spelling `target`, which differs from `source` in case only. */
+  async respellTree(source: string, target: string): Promise<void> {
+    const key = source.toLowerCase();
+    const rows = await this.db
+      .selectFrom('folders')
+      .select(['id', 'path'])
+      .where(sql<boolean>`(path_key = ${key} OR ${below('path_key', source)})`)
+      .execute();
+    for (const row of rows) {
+      const path = target + row.path.slice(source.length);
+      const slash = path.lastIndexOf('/');
+      await this.db
+        .updateTable('folders')
+        .set({ path, parent_path: slash === 0 ? '/' : path.slice(0, slash), name: path.slice(slash + 1) })
+        .where('id', '=', row.id)
+        .execute();
+    }
+  }
+
   async deleteFolderTree(folderPath: string): Promise<void> {
     const key = folderPath.toLowerCase();
     await this.db
       .deleteFrom('folders')
-      .where(sql<boolean>`(path_key = ${key} OR path_key LIKE ${`${escapeLike(key)}/%`} ESCAPE '\\')`)
+      .where(sql<boolean>`(path_key = ${key} OR ${below('path_key', folderPath)})`)
       .execute();
   }
 }
+
+/*
+ * Paths match regardless of case through the *_key columns, lower-cased by JavaScript when written. SQL's lower()
+ * must not be used to compare with them: SQLite's folds ASCII only, and PostgreSQL's differs from JavaScript's
+ * for some letters (İ), so a folder named `Été` was neither listed nor moved, and a move left its assets behind.
+ */
+
+/** Rows whose key column (a path key) lies below `folderPath`, at any depth. */
+function below(column: 'path_key' | 'asset_path_key', folderPath: string) {
+  return sql<boolean>`${sql.ref(column)} LIKE ${`${escapeLike(prefixOf(folderPath))}%`} ESCAPE '\\'`;
+}
+
+/** Rows whose key column lies directly in `folderPath`. */
+function childOf(column: 'path_key' | 'asset_path_key', folderPath: string) {
+  const prefix = escapeLike(prefixOf(folderPath));
+  return sql<boolean>`(${sql.ref(column)} LIKE ${`${prefix}%`} ESCAPE '\\' AND ${sql.ref(column)} NOT LIKE ${`${prefix}%/%`} ESCAPE '\\')`;
+}
+
+/** `/a/b` → `/a/b/`; the root is `/`. */
+const prefixOf = (folderPath: string) => (folderPath === '/' ? '/' : `${folderPath.toLowerCase()}/`);
 
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -3,8 +3,11 @@ import type { User } from '../auth/user-store.js';
 import type { DatabaseHandle } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
+import type { JobQueue } from '../jobs/job-queue.js';
 import { badRequest, conflict, notFound } from '../lib/errors.js';
+import { ProcessCancelled } from '../processes/process-service.js';
 import { newId } from '../lib/ids.js';
+import { RENDER_JOB } from '../renditions/rendition-service.js';
 import type { SearchService } from '../search/search-service.js';
 import { writeSearchIndex } from '../search/search-index-store.js';
 import { type Asset, AssetStore } from './asset-store.js';
@@ -27,6 +30,8 @@ export interface TransferRequest {
   filterQuery?: string;
   /** Put every file directly in the target folder. */
   flattenFolders: boolean;
+  /** Asked before each asset; true rolls the whole transfer back (ProcessCancelled). */
+  cancelled?: () => boolean;
 }
 
 export interface TransferResult {
@@ -45,6 +50,7 @@ export class TransferService {
   constructor(
     private readonly database: DatabaseHandle,
     private readonly search: SearchService,
+    private readonly jobs: JobQueue,
     private readonly clock: Clock,
   ) {}
 
@@ -52,13 +58,15 @@ export class TransferService {
     const source = request.source.replace(/\/+$/, '') || '/';
     if (!source.startsWith('/') || !request.target.startsWith('/')) throw badRequest('source and target must be absolute paths such as /Photos/x.jpg');
     const reading = new AssetStore(this.database.db);
+    const folders = new FolderStore(this.database.db, this.database.dialect);
     const asset = await reading.findByPath(source);
     if (asset) {
-      const { folderPath, filename } = splitAssetPath(request.target.replace(/\/+$/, ''));
+      // A target that ends in `/` or names a folder means "into that folder", keeping the name.
+      const into = request.target.endsWith('/') || (await folders.exists(normalizeFolderPath(request.target)));
+      const { folderPath, filename } = into ? { folderPath: normalizeFolderPath(request.target), filename: asset.filename } : splitAssetPath(request.target);
       return this.inTransaction(user, request, (tx) => tx.asset(asset, folderPath, filename, request.filePolicy));
     }
     const sourceFolder = normalizeFolderPath(source);
-    const folders = new FolderStore(this.database.db, this.database.dialect);
     const canonical = await folders.canonicalPath(sourceFolder);
     if (!canonical || canonical === '/') throw notFound(`No asset or folder at ${source}`);
     const target = normalizeFolderPath(request.target);
@@ -77,7 +85,10 @@ export class TransferService {
   }
 
   private inTransaction(user: User, request: TransferRequest, work: (tx: Transfer) => Promise<TransferResult>): Promise<TransferResult> {
-    return this.database.db.transaction().execute((trx) => work(new Transfer(trx, this.database.dialect, this.clock).bind(request.mode, user.username)));
+    return this.database.db
+      .transaction()
+      .execute((trx) => work(new Transfer(trx, this.database.dialect, this.jobs, this.clock).bind(request.mode, user.username)))
+      .finally(() => this.jobs.notify());
   }
 }
 
@@ -91,6 +102,7 @@ class Transfer {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: DatabaseHandle['dialect'],
+    private readonly jobs: JobQueue,
     private readonly clock: Clock,
   ) {
     this.assets = new AssetStore(db);
@@ -115,7 +127,14 @@ class Transfer {
     // Listed again inside the transaction: a request running at the same time may have removed or added some.
     // In one order, so that two transfers lock their assets in the same order and never wait for each other.
     const ids = (await this.folders.assetIdsBelow(source)).filter((id) => !allowed || allowed.has(id)).sort();
-    const target = await this.resolveFolderTarget(requestedTarget, request.folderPolicy);
+    // The same folder spelled differently is a rename of its letters' case (moves only: copies onto the source are refused).
+    const respelling = requestedTarget.toLowerCase() === source.toLowerCase();
+    if (respelling && requestedTarget === source) throw badRequest(`${source} is already there`);
+    const target = respelling ? requestedTarget : await this.resolveFolderTarget(requestedTarget, request.folderPolicy);
+    if (source.toLowerCase().startsWith(`${target.toLowerCase()}/`)) {
+      // Merged into a folder above it, its subfolders would land on their own source paths.
+      throw badRequest(`${source} is inside ${target}: a folder cannot be merged into a folder that holds it`);
+    }
     const now = this.clock.now();
     await this.assets.ensureFolders(target, this.user, now);
     if (!request.flattenFolders) {
@@ -125,6 +144,11 @@ class Transfer {
     let processedCount = 0;
     let gone = 0;
     for (const id of ids) {
+      if (request.cancelled) {
+        // A turn for other requests (SQLite never waits), so that a process/cancel can be heard.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (request.cancelled()) throw new ProcessCancelled();
+      }
       const asset = await this.lockedAsset(id);
       if (!asset) {
         // Removed by another transaction since the listing (PostgreSQL reads what others committed meanwhile).
@@ -137,9 +161,8 @@ class Transfer {
     }
     // The source folders go only when everything in them went (no filter, nothing left behind by DO_NOTHING).
     const emptied = processedCount + gone === ids.length && !request.filterQuery;
-    if (this.mode === 'move' && emptied && target.toLowerCase() !== source.toLowerCase()) {
-      await this.folders.deleteFolderTree(source);
-    }
+    if (respelling) await this.folders.respellTree(source, target);
+    else if (this.mode === 'move' && emptied) await this.folders.deleteFolderTree(source);
     return { processedCount, errorCount: 0 };
   }
 
@@ -181,8 +204,13 @@ class Transfer {
   private async place(asset: Asset, folderPath: string, requestedName: string, policy: FilePolicy): Promise<boolean> {
     assertValidName(requestedName, 'file name');
     let filename = requestedName;
+    if (await this.folders.exists(joinPath(folderPath, filename))) {
+      // A folder holds the name: only a new name gets round it.
+      if (policy !== 'AUTO_RENAME') throw conflict(`A folder already exists at ${joinPath(folderPath, filename)}`);
+      filename = await this.freeName(folderPath, requestedName);
+    }
     let existing = await this.assets.findByPath(joinPath(folderPath, filename));
-    if (existing?.id === asset.id) existing = undefined; // a rename that only changes case
+    if (existing?.id === asset.id && this.mode === 'move') existing = undefined; // a rename that only changes case
     if (existing) {
       switch (policy) {
         case 'THROW_EXCEPTION':
@@ -230,6 +258,10 @@ class Transfer {
     const copy: Asset = { ...asset, ...located, id: newId(), versionNumber: 1, contentEtag: 1, createdAt: now, creator: this.user };
     if (!(await this.assets.insert(copy))) throw conflict(`An asset already exists at ${copy.assetPath}`);
     await this.assets.copyRenditions(asset, copy.id, copy.contentEtag);
+    // Renditions still being made for the source are not there to copy: the copy gets its own job.
+    if (asset.previewState === 'pending' || asset.thumbnailState === 'pending') {
+      await this.jobs.enqueue(this.db, RENDER_JOB, copy.id, { contentEtag: copy.contentEtag });
+    }
     await writeSearchIndex(this.db, this.dialect, copy);
     return true;
   }
@@ -237,7 +269,8 @@ class Transfer {
   private async freeName(folderPath: string, filename: string): Promise<string> {
     for (let attempt = 1; attempt <= MAX_RENAMES; attempt++) {
       const candidate = renamed(filename, attempt);
-      if (!(await this.assets.existsAtPath(joinPath(folderPath, candidate)))) return candidate;
+      const path = joinPath(folderPath, candidate);
+      if (!(await this.assets.existsAtPath(path)) && !(await this.folders.exists(path))) return candidate;
     }
     throw conflict(`No free name for ${filename} in ${folderPath}`);
   }

@@ -2,6 +2,13 @@ import type { Clock } from '../lib/clock.js';
 import { forbidden, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 
+/** Thrown by work that undoes itself when cancelled (one transaction rolled back). */
+export class ProcessCancelled extends Error {
+  constructor() {
+    super('Cancelled');
+  }
+}
+
 export type ProcessStatus = 'running' | 'done' | 'cancelled' | 'failed';
 
 export interface ProcessInfo {
@@ -63,7 +70,11 @@ export class ProcessService {
     setImmediate(() => {
       work(progress).then(
         () => this.finish(process, process.info.status === 'cancelled' ? 'cancelled' : 'done'),
-        (error: unknown) => this.finish(process, 'failed', error instanceof Error ? error.message : String(error)),
+        (error: unknown) =>
+          // Work that stops by throwing once cancelled (a transfer rolling back) ends cancelled, not failed.
+          error instanceof ProcessCancelled || process.info.status === 'cancelled'
+            ? this.finish(process, 'cancelled')
+            : this.finish(process, 'failed', error instanceof Error ? error.message : String(error)),
       );
     });
     return processId;

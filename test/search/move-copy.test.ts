@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { forEachDialect, serverWithSession } from '../helpers/server.js';
+import sharp from 'sharp';
+import { createUser, forEachDialect, login, serverWithSession, startServer } from '../helpers/server.js';
 
 type Hit = { id: string; metadata: Record<string, any> };
 
@@ -117,6 +118,98 @@ await forEachDialect((dialect) => {
     assert.equal(info.processedCount, 2);
     assert.equal(info.totalCount, 2);
     assert.deepEqual(await under('/LaterCopy'), ['/LaterCopy/a.jpg', '/LaterCopy/b.jpg']);
+  });
+
+  it('moves folders whose names have letters beyond ASCII, with everything in them', async () => {
+    // Paths match case-insensitively through keys lower-cased by JavaScript; SQL's lower() folds ASCII only
+    // (SQLite) or differently (PostgreSQL: İ), and these folders were neither listed nor moved, their assets orphaned.
+    for (const name of ['Été', 'İstanbul']) {
+      await create(`/${name}/a.jpg`);
+      await create(`/${name}/Sub/b.jpg`);
+      const listed = (await call('browse', { path: `/${name}`, includeExtensions: 'all' })).body as Array<{ name: string }>;
+      assert.deepEqual(listed.map((entry) => entry.name), ['Sub', 'a.jpg'], name);
+      assert.deepEqual(await call('move', { source: `/${name}`, target: `/${name}-moved` }).then((result) => result.body), { processedCount: 2, errorCount: 0 });
+      assert.deepEqual(await under(`/${name}-moved`), [`/${name}-moved/Sub/b.jpg`, `/${name}-moved/a.jpg`]);
+      assert.deepEqual(await under(`/${name}`), []);
+      assert.equal((await call('browse', { path: `/${name}` })).status, 404, 'the source folders went with their assets');
+    }
+  });
+
+  it('renames a folder to another case of its name, and refuses a move onto itself or into a folder that holds it', async () => {
+    await create('/CaseF/x.jpg');
+    await create('/CaseF/Sub/y.jpg');
+    assert.deepEqual((await call('move', { source: '/CaseF', target: '/casef' })).body, { processedCount: 2, errorCount: 0 });
+    assert.deepEqual(await under('/casef'), ['/casef/Sub/y.jpg', '/casef/x.jpg']);
+    const root = (await call('browse', { path: '/' })).body as Array<{ assetPath: string }>;
+    assert.ok(root.some((entry) => entry.assetPath === '/casef') && !root.some((entry) => entry.assetPath === '/CaseF'), 'the folder itself is respelled');
+    assert.equal((await call('move', { source: '/casef', target: '/casef' })).status, 400);
+
+    // Merged into its own parent, /O/B/B/y.jpg would land on /O/B/y.jpg, inside the folder being moved away.
+    await create('/O/B/y.jpg');
+    await create('/O/B/B/y.jpg');
+    for (const mode of ['move', 'copy']) {
+      const merged = await call(mode, { source: '/O/B', target: '/O', folderReplacePolicy: 'MERGE', fileReplacePolicy: 'OVERWRITE' });
+      assert.equal(merged.status, 400, JSON.stringify(merged.body));
+    }
+    assert.deepEqual(await under('/O'), ['/O/B/B/y.jpg', '/O/B/y.jpg']);
+  });
+
+  it('copies an asset onto its own path under a new name, and a target folder means "into it"', async () => {
+    await create('/Self/x.jpg');
+    assert.deepEqual((await call('copy', { source: '/Self/x.jpg', target: '/Self/x.jpg' })).body, { processedCount: 1, errorCount: 0 });
+    assert.deepEqual((await call('copy', { source: '/Self/x.jpg', target: '/Self/X.jpg' })).body, { processedCount: 1, errorCount: 0 });
+    assert.deepEqual(await under('/Self'), ['/Self/X-2.jpg', '/Self/x-1.jpg', '/Self/x.jpg'], 'the copy keeps the spelling asked for');
+
+    await call('createFolder', { path: '/Into' });
+    await create('/From/a.jpg');
+    await create('/From/b.jpg');
+    assert.equal((await call('move', { source: '/From/a.jpg', target: '/Into/' })).status, 200);
+    assert.equal((await call('move', { source: '/From/b.jpg', target: '/Into' })).status, 200);
+    assert.deepEqual(await under('/Into'), ['/Into/a.jpg', '/Into/b.jpg']);
+    // An asset may not take a folder's path: renamed by AUTO_RENAME, refused otherwise.
+    await call('createFolder', { path: '/Beside/c.jpg' });
+    await create('/From/c.jpg');
+    assert.equal((await call('move', { source: '/From/c.jpg', target: '/Beside/', fileReplacePolicy: 'THROW_EXCEPTION' })).status, 409);
+    assert.equal((await call('move', { source: '/From/c.jpg', target: '/Beside/' })).status, 200);
+    assert.deepEqual(await under('/Beside'), ['/Beside/c-1.jpg']);
+  });
+
+  it('a cancelled background transfer rolls back whole', async () => {
+    for (let i = 0; i < 40; i++) await create(`/Cancel/${String(i).padStart(2, '0')}.jpg`);
+    const transfers = suite.server.app.damson.transfers;
+    let asked = 0;
+    const request = { mode: 'move' as const, source: '/Cancel', target: '/Cancelled', folderPolicy: 'AUTO_RENAME' as const, filePolicy: 'AUTO_RENAME' as const, flattenFolders: false, cancelled: () => ++asked > 10 };
+    const owner = { username: 'canceller', authorities: [] } as unknown as Parameters<typeof transfers.transfer>[0];
+    await assert.rejects(transfers.transfer(owner, request), /Cancelled/);
+    assert.equal(asked, 11, 'asked before each asset until told to stop');
+    assert.equal((await under('/Cancel')).length, 40, 'nothing moved');
+    assert.deepEqual(await under('/Cancelled'), []);
+  });
+
+  it('a copy of an asset whose previews are still being made gets its own rendering job', async () => {
+    // No worker on this node, so the source stays pending.
+    const server = await startServer(dialect, { DAMSON_ROLE: 'api' });
+    try {
+      const { username, password } = await createUser(server, { admin: true });
+      const session = await login(server, username, password);
+      const queued = async () => {
+        const metrics = await server.app.inject({ method: 'GET', url: '/services/system/metrics', headers: session.cookieOnly });
+        return Number(/^damson_jobs\{state="queued"\} (\d+)$/m.exec(metrics.body)?.[1]);
+      };
+      const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#c00' } }).png().toBuffer();
+      const form = new FormData();
+      form.append('folderPath', '/Pending');
+      form.append('Filedata', new Blob([png]), 'a.png');
+      const request = new Request('http://x/', { method: 'POST', body: form });
+      const created = await server.app.inject({ method: 'POST', url: '/services/create', headers: { ...session.headers, 'content-type': request.headers.get('content-type')! }, payload: Buffer.from(await request.arrayBuffer()) });
+      assert.equal(created.json().metadata.previewState, 'pending');
+      const before = await queued();
+      const copied = await server.app.inject({ method: 'POST', url: '/services/copy', headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'source=/Pending/a.png&target=/Pending/b.png' });
+      assert.deepEqual(copied.json(), { processedCount: 1, errorCount: 0 });
+      assert.equal(await queued(), before + 1, 'the copy is queued for rendering, or it would stay pending forever');
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses impossible transfers clearly', async () => {

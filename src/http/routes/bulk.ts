@@ -41,10 +41,11 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
         };
         const { user } = principalOf(request);
         if (!params.bool('async')) return ctx.transfers.transfer(user, transfer);
-        // In the background the whole transfer is still one transaction: its counts appear when it is done.
+        // In the background the whole transfer is still one transaction: its counts appear when it is done, and a
+        // cancel rolls all of it back.
         return {
           processId: ctx.processes.start(user.username, 0, async (progress) => {
-            const result = await ctx.transfers.transfer(user, transfer);
+            const result = await ctx.transfers.transfer(user, { ...transfer, cancelled: () => progress.cancelled });
             progress.total(result.processedCount + result.errorCount);
             for (let i = 0; i < result.processedCount; i++) progress.processed();
           }),
