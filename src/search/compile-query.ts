@@ -167,9 +167,14 @@ function fieldLookup(term: Term & { field: string }): Lookup {
   const field = sql`v.field = ${term.field}`;
   if (term.pattern) return values(sql`${field} AND v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
   const path = term.field === 'ancestorPaths' || term.field === 'folderPath' ? normalizePath(value) : value;
-  if (isTokenized(term.field) && term.phrase && words(value).length > 1) {
-    // A phrase: the whole value, or the words in order inside a tokenized field's value.
-    return values(sql`${field} AND v.is_token = 0 AND (v.value_key = ${value} OR v.value_key LIKE ${`%${likePattern(value)}%`} ESCAPE '\\')`);
+  if (isTokenized(term.field)) {
+    const termWords = words(value);
+    if (term.phrase && termWords.length > 1) {
+      // A phrase: the whole value, or the words in order inside a tokenized field's value.
+      return values(sql`${field} AND v.is_token = 0 AND (v.value_key = ${value} OR v.value_key LIKE ${`%${likePattern(value)}%`} ESCAPE '\\')`);
+    }
+    // One word matches the field's word rows, folded as they were indexed (`café` is `cafe`).
+    if (termWords.length === 1 && termWords[0] !== value) return { kind: 'value', field: term.field, key: termWords[0]! };
   }
   return { kind: 'value', field: term.field, key: path };
 }

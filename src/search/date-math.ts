@@ -51,14 +51,23 @@ function writtenPrecision(text: string): number {
 
 function add(date: Date, unit: string, amount: number): void {
   switch (unit) {
-    case 'year': date.setUTCFullYear(date.getUTCFullYear() + amount); break;
-    case 'month': date.setUTCMonth(date.getUTCMonth() + amount); break;
+    // A month or year on from the 31st (or 29 February) ends on the last day of the month it reaches, not after it.
+    case 'year': addMonths(date, 12 * amount); break;
+    case 'month': addMonths(date, amount); break;
     case 'week': date.setUTCDate(date.getUTCDate() + 7 * amount); break;
     case 'day': date.setUTCDate(date.getUTCDate() + amount); break;
     case 'hour': date.setUTCHours(date.getUTCHours() + amount); break;
     case 'minute': date.setUTCMinutes(date.getUTCMinutes() + amount); break;
     case 'second': date.setUTCSeconds(date.getUTCSeconds() + amount); break;
   }
+}
+
+function addMonths(date: Date, months: number): void {
+  const day = date.getUTCDate();
+  date.setUTCDate(1);
+  date.setUTCMonth(date.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0)).getUTCDate();
+  date.setUTCDate(Math.min(day, lastDay));
 }
 
 function roundDown(date: Date, unit: string): void {

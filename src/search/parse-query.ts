@@ -6,6 +6,8 @@ import type { QueryNode } from './query.js';
 
 export const MAX_QUERY_LENGTH = 10_000;
 const MAX_DEPTH = 32;
+/** Terms in one query at most: each becomes a condition, and SQLite refuses expressions deeper than 1,000. */
+const MAX_TERMS = 512;
 const IMPLICIT = '<implicit>';
 
 /** Fields that exist only for searching. */
@@ -25,6 +27,7 @@ export function searchableField(name: string): FieldDefinition | undefined {
 export function parseQuery(text: string, now: number): QueryNode {
   if (text.length > MAX_QUERY_LENGTH) throw badRequest(`The query is longer than ${MAX_QUERY_LENGTH} characters`);
   if (text.trim() === '') return { kind: 'all' };
+  if (text.includes('\u0000')) throw badRequest('The query contains a NUL character');
   let tree: Node;
   try {
     // Date math rounds with `/` (`NOW/DAY`), which the grammar reads as a regular expression unless escaped.
@@ -34,10 +37,28 @@ export function parseQuery(text: string, now: number): QueryNode {
     const found = (error as { found?: string | null }).found;
     throw badRequest(`Query syntax error at position ${position ?? '?'}${found ? ` near ${JSON.stringify(found)}` : ''}`);
   }
-  return simplify(convert(tree, undefined, 0, now));
+  const query = simplify(convert(tree, undefined, 0, now));
+  if (countTerms(query) > MAX_TERMS) throw badRequest(`The query has more than ${MAX_TERMS} terms`);
+  return query;
 }
 
-function convert(node: Node, inheritedField: string | undefined, depth: number, now: number): QueryNode {
+function countTerms(node: QueryNode): number {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return node.children.reduce((sum, child) => sum + countTerms(child), 0);
+    case 'not':
+      return countTerms(node.child);
+    case 'all':
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+function convert(node: Node, inheritedField: string | undefined, outerDepth: number, now: number): QueryNode {
+  // Only brackets nest: the grammar chains `a OR b OR c` one level per term, and 40 ids or words are no nesting.
+  const depth = outerDepth + ((node as { parenthesized?: boolean }).parenthesized ? 1 : 0);
   if (depth > MAX_DEPTH) throw badRequest(`The query nests deeper than ${MAX_DEPTH} levels`);
   if ('term_min' in node) return rangeNode(node, inheritedField, now);
   if ('term' in node) return termNode(node, inheritedField, now);
@@ -45,10 +66,10 @@ function convert(node: Node, inheritedField: string | undefined, depth: number, 
   // The grammar accepts a lone operator (`AND`, `OR`, `&&`) as a node with nothing to operate on.
   if (!binary.left) throw badRequest(`Query syntax error: ${JSON.stringify(binary.operator ?? binary.start ?? '')} has no term to apply to`);
   const field = binary.field && binary.field !== IMPLICIT ? binary.field : inheritedField;
-  const left = convert(binary.left, field, depth + 1, now);
+  const left = convert(binary.left, field, depth, now);
   const first: QueryNode = binary.start === 'NOT' ? { kind: 'not', child: left } : left;
   if (!binary.right) return first;
-  const right = convert(binary.right, field, depth + 1, now);
+  const right = convert(binary.right, field, depth, now);
   switch ((binary.operator ?? IMPLICIT).toUpperCase()) {
     case 'OR':
     case '||':
@@ -77,16 +98,19 @@ function unescapeTerm(raw: string, quoted: boolean): { value: string; pattern: b
 }
 
 function termNode(original: TermNode, inheritedField: string | undefined, now: number): QueryNode {
-  let { field: rawField, prefix } = splitPrefix(original.field, original.prefix);
+  // A `-` before the field (`-rating:3`) excludes; one before the value (`rating:-1`) excludes too, unless the
+  // field holds numbers or dates, where it is the value's sign.
+  const { field: rawField, prefix: fieldPrefix } = splitPrefix(original.field, null);
+  let prefix = original.prefix;
   const fieldName = rawField === IMPLICIT ? inheritedField : rawField;
   const { value: term, pattern } = unescapeTerm(original.term, original.quoted);
   let node = { ...original, term };
-  // `rating:-1` is a negative number, not "NOT rating:1".
   const fieldType = fieldName ? searchableField(fieldName)?.type : undefined;
   if (prefix === '-' && fieldType && fieldType !== 'text' && /^\d/.test(term)) {
     node = { ...node, term: `-${term}` };
     prefix = null;
   }
+  if (fieldPrefix === '-') prefix = prefix === '-' ? null : '-';
   if (node.regex) throw badRequest('Regular expressions are not supported in queries');
   let result: QueryNode;
   if (fieldName === '*' && node.term === '*') {
@@ -101,6 +125,11 @@ function termNode(original: TermNode, inheritedField: string | undefined, now: n
 
 function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean, now: number): QueryNode {
   const value = node.term;
+  if (pattern && definition.type !== 'text') {
+    // `rating:*`: has a value. Other wildcards only make sense on text.
+    if (value !== '*') throw badRequest(`Wildcards apply to text; ${definition.name} holds ${definition.type === 'datetime' ? 'dates' : 'numbers'} (use a range)`);
+    return { kind: 'range', field: definition.name, min: null, max: null, minInclusive: true, maxInclusive: true };
+  }
   if (definition.type === 'text' || pattern) {
     return { kind: 'term', field: definition.name, value, phrase: node.quoted, pattern, fuzzy: isFuzzy(node) };
   }

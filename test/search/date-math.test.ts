@@ -25,6 +25,14 @@ it('gives date math the unit it rounds to, shifted with it', () => {
   assert.deepEqual(span('NOW/YEAR'), ['2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z']);
 });
 
+it('ends a month or a year on from the 31st (or 29 February) on the last day of the month it reaches', () => {
+  const shifted = (text: string, now: string) => new Date(resolveQueryDate(text, Date.parse(now))!.start).toISOString();
+  assert.equal(shifted('NOW-1MONTH', '2021-03-31T12:00:00.000Z'), '2021-02-28T12:00:00.000Z');
+  assert.equal(shifted('NOW+1MONTH', '2024-01-31T00:00:00.000Z'), '2024-02-29T00:00:00.000Z');
+  assert.equal(shifted('NOW+1YEAR', '2020-02-29T08:00:00.000Z'), '2021-02-28T08:00:00.000Z');
+  assert.equal(shifted('NOW-13MONTHS', '2021-05-31T00:00:00.000Z'), '2020-04-30T00:00:00.000Z');
+});
+
 it('is no date for text that is none', () => {
   for (const text of ['yesterday', 'NOW/FOO', '2021-13-45', 'NOW+99999999999YEARS', '']) assert.equal(resolveQueryDate(text, NOW), undefined, text);
 });

@@ -48,6 +48,8 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['description:harbour', (a) => words(a.description).includes('harbour')],
   ['description:"a harbour at dawn"', (a) => a.description.toLowerCase().startsWith('a harbour at dawn')],
   ['description:rain*', (a) => a.description.includes('rain')],
+  // Words are indexed without their accents, and so are the words asked for.
+  ['description:rainbów', (a) => words(a.description).includes('rainbow')],
   ['title:study', (a) => words(a.title ?? '').includes('study')],
   ['title:*', (a) => a.title !== undefined],
   ['-title:*', (a) => a.title === undefined],
@@ -80,6 +82,15 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['rating:[* TO *]', () => true],
   ['rating:[100 TO 200]', () => false],
   ['rating:[-1000000000 TO 1000000000]', () => true],
+  // A `-` before the field excludes; before a number it is the sign.
+  ['-rating:3', (a) => a.rating !== 3],
+  ['*:* -rating:5', (a) => a.rating !== 5],
+  ['-rating:-1', (a) => a.rating !== -1],
+  ['rating:*', () => true],
+  ['-rating:*', () => false],
+  ['created:*', () => true],
+  // Forty terms chained by OR are no nesting (the grammar makes a level of each).
+  [Array.from({ length: 40 }, (_, i) => `rating:${(i % 7) - 1}`).join(' OR '), () => true],
   // A date bound covers its whole day, as Elasticsearch reads it: this is all of 2021, 31 December included.
   ['created:[2021-01-01 TO 2021-12-31]', (a) => a.created >= Date.parse('2021-01-01') && a.created < Date.parse('2022-01-01')],
   [`created:[* TO ${SEED_DAY_60}]`, (a) => a.created < Date.parse(SEED_DAY_60) + DAY],
@@ -207,5 +218,11 @@ await forEachDialect((dialect) => {
       assert.equal(typeof (status === 200 ? body.totalHits : body.errorcode), 'number');
     }
     assert.equal((await search({ q: '*:*', num: '0' })).body.totalHits, library.length, 'the library survived');
+    // Answered with a 400, where PostgreSQL or the bound-parameter limit used to make a 500.
+    for (const params of [{ q: 'tags:"a\u0000b"' } as Record<string, string>, { q: '*:*', facets: 'tags', 'facet.tags.selection': 'x\u0000' }, { q: '*:*', facets: 'tags', 'facet.tags.selection': Array.from({ length: 5000 }, (_, i) => `t${i}`).join(',') }]) {
+      const { status, body } = await search(params);
+      assert.equal(status, 400, JSON.stringify(body));
+    }
+    assert.equal((await search({ q: Array.from({ length: 600 }, (_, i) => `w${i}`).join(' OR ') })).status, 400, 'too many terms');
   });
 });
