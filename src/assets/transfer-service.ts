@@ -13,7 +13,7 @@ import { writeSearchIndex } from '../search/search-index-store.js';
 import { type Asset, AssetStore } from './asset-store.js';
 import { MAX_BULK_ASSETS } from './folder-service.js';
 import { FolderStore } from './folder-store.js';
-import { assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, splitAssetPath } from './paths.js';
+import { assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, renamedFolder, splitAssetPath } from './paths.js';
 
 export const FOLDER_POLICIES = ['AUTO_RENAME', 'MERGE', 'THROW_EXCEPTION'] as const;
 export const FILE_POLICIES = ['AUTO_RENAME', 'OVERWRITE', 'OVERWRITE_IF_NEWER', 'REMOVE_SOURCE', 'THROW_EXCEPTION', 'DO_NOTHING'] as const;
@@ -181,7 +181,7 @@ class Transfer {
     if (policy === 'MERGE') return (await this.folders.canonicalPath(target)) ?? target;
     if (policy === 'THROW_EXCEPTION') throw conflict(`A folder already exists at ${target}`);
     for (let attempt = 1; attempt <= MAX_RENAMES; attempt++) {
-      const candidate = `${target}-${attempt}`;
+      const candidate = renamedFolder(target, attempt);
       if (!(await this.folders.exists(candidate))) return candidate;
     }
     throw conflict(`No free name for ${target}`);

@@ -48,12 +48,13 @@ export class ProcessService {
 
   constructor(private readonly clock: Clock) {}
 
-  start(owner: string, totalCount: number, work: (progress: ProcessProgress) => Promise<void>): string {
+  /** `cancelable: false` for work that cannot stop halfway (one transaction that is never asked to). */
+  start(owner: string, totalCount: number, work: (progress: ProcessProgress) => Promise<void>, options: { cancelable?: boolean } = {}): string {
     this.forgetOld();
     const processId = newId();
     const process: RunningProcess = {
       owner,
-      info: { processId, status: 'running', totalCount, processedCount: 0, errorCount: 0, cancelable: true },
+      info: { processId, status: 'running', totalCount, processedCount: 0, errorCount: 0, cancelable: options.cancelable ?? true },
     };
     this.processes.set(processId, process);
     let cancelled = false;
@@ -86,7 +87,7 @@ export class ProcessService {
 
   cancel(processId: string, caller: { username: string; superuser: boolean }): ProcessInfo {
     const process = this.visible(processId, caller);
-    if (process.info.status === 'running') process.info.status = 'cancelled';
+    if (process.info.status === 'running' && process.info.cancelable) process.info.status = 'cancelled';
     return { ...process.info };
   }
 

@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { DialectName } from '../db/database.js';
-import { isTokenized, words } from './index-entries.js';
+import { FULL_TEXT_FIELDS, isTokenized, words } from './index-entries.js';
 import type { QueryNode } from './query.js';
 
 type Condition = RawBuilder<unknown>;
@@ -196,8 +196,10 @@ function rangeLookup(range: Range): Lookup {
 
 function fullTextLookup(term: Term, dialect: DialectName): Lookup {
   if (term.pattern && !/^[^*?]+\*$/.test(term.value)) {
-    // Wildcards other than a trailing `*`: matched against every indexed value and word.
-    return values(sql`v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
+    // Wildcards other than a trailing `*`: matched against the values and words of the fields bare words search,
+    // not against paths, types or domains (`*mage` must not find every image).
+    const fullText = sql`(v.field IN (${sql.join(FULL_TEXT_FIELDS)}) OR v.field LIKE 'cf\\_%' ESCAPE '\\')`;
+    return values(sql`${fullText} AND v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
   }
   const prefix = term.pattern;
   const tokens = words(term.value.replace(/\*$/, ''));

@@ -32,6 +32,8 @@ const mayHold = (text: string, queryWords: readonly string[]) => {
   return queryWords.some((word) => lower.includes(word));
 };
 
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
@@ -49,8 +51,11 @@ export function highlightedText(asset: Asset, queryWords: readonly string[]): st
     const matches = [...text.matchAll(/[\p{L}\p{N}]+/gu)].filter((match) => wanted.has(foldWord(match[0])));
     if (matches.length === 0) continue;
     const first = matches[0]!.index;
-    const start = Math.max(0, first - SNIPPET_LENGTH / 4);
-    const end = Math.min(text.length, start + SNIPPET_LENGTH);
+    let start = Math.max(0, first - SNIPPET_LENGTH / 4);
+    let end = Math.min(text.length, start + SNIPPET_LENGTH);
+    // Never half a character beyond the Basic Multilingual Plane (an emoji): a lone surrogate is not text.
+    if (isLowSurrogate(text.charCodeAt(start))) start++;
+    if (end < text.length && isLowSurrogate(text.charCodeAt(end))) end--;
     let snippet = '';
     let cursor = start;
     for (const match of matches) {

@@ -1,5 +1,5 @@
 import type { Asset } from '../assets/asset-store.js';
-import { fieldDefinition } from '../assets/fields.js';
+import { fieldDefinition, STANDARD_FIELDS } from '../assets/fields.js';
 import { folderChain } from '../assets/paths.js';
 import { assetFields } from '../assets/asset-fields.js';
 
@@ -18,6 +18,16 @@ const TOKENIZED_FIELDS = new Set(['description', 'title', 'copyright', 'usageRig
 export function isTokenized(field: string): boolean {
   return TOKENIZED_FIELDS.has(field) || fieldDefinition(field)?.group === 'custom';
 }
+/** Whether a text field's values are in the full text that bare words search: editorial and tokenized fields, and tags. */
+export function isFullText(field: string): boolean {
+  return isTokenized(field) || field === 'tags' || fieldDefinition(field)?.group === 'editorial';
+}
+
+/** The standard fields whose text is in the full text (custom fields are too). */
+export const FULL_TEXT_FIELDS: readonly string[] = STANDARD_FIELDS.filter((definition) => definition.type === 'text' && isFullText(definition.name)).map(
+  (definition) => definition.name,
+);
+
 const MAX_INDEXED_TEXT = 4096;
 /** Fields that change outside an asset write (rendition progress); not searchable, so never stale. */
 const UNINDEXED_FIELDS = new Set(['previewState', 'thumbnailState', 'previewETag']);
@@ -40,13 +50,14 @@ export function indexEntries(asset: Asset): { values: IndexValue[]; text: string
       continue;
     }
     const tokenized = isTokenized(field);
+    const fullText = isFullText(field);
     for (const item of Array.isArray(value) ? value : [String(value)]) {
       const bounded = item.slice(0, MAX_INDEXED_TEXT);
       values.push({ field, key: bounded.toLowerCase(), text: bounded, num: null, isToken: false });
       if (tokenized) {
         for (const word of new Set(words(bounded))) values.push({ field, key: word, text: null, num: null, isToken: true });
       }
-      if (tokenized || field === 'tags' || definition.group === 'editorial') text.push(bounded);
+      if (fullText) text.push(bounded);
     }
   }
   // ancestorPaths: every folder above the asset, so `ancestorPaths:"/A"` finds everything below /A.

@@ -91,6 +91,24 @@ await forEachDialect((dialect) => {
     assert.equal((await call('remove', {})).status, 400);
   });
 
+  it('remove with async=true answers a processId whose info gives the counts; it cannot be cancelled halfway', async () => {
+    await create({ folderPath: '/Later/Ökologie', name: 'x.jpg' });
+    await create({ folderPath: '/Later', name: 'y.jpg' });
+    const { body } = await call('remove', { folderPath: '/Later', async: 'true' });
+    assert.match(body.processId, /^[A-Za-z0-9_-]{22}$/);
+    const cancel = (await call('process/cancel', { processId: body.processId })).body;
+    assert.equal(cancel.cancelable, false);
+    assert.notEqual(cancel.status, 'cancelled', 'one transaction: a cancel that cannot stop it must not say it did');
+    let info = cancel;
+    for (let i = 0; i < 100 && info.status === 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      info = (await call('process/info', { processId: body.processId })).body;
+    }
+    assert.equal(info.status, 'done');
+    assert.equal(info.processedCount, 2);
+    assert.equal(await count('ancestorPaths:"/Later"'), 0);
+  });
+
   it('fieldinfo describes the field catalogue', async () => {
     const response = await suite.server.app.inject({ method: 'GET', url: '/services/fieldinfo', headers: suite.session.cookieOnly });
     const body = response.json() as { fieldGroups: Array<{ name: string; fields: Array<{ name: string; datatype: string; multivalue: boolean; editable: boolean }> }> };

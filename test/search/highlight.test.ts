@@ -24,4 +24,11 @@ describe('highlightedText', () => {
     assert.equal(highlightedText(photo, words('lighthouse')), undefined);
     assert.equal(highlightedText(photo, []), undefined);
   });
+
+  it('never cuts a character beyond the Basic Multilingual Plane in half', () => {
+    const emoji = asset('x.jpg', { description: `${'😀'.repeat(30)} harbour ${'🌊'.repeat(100)}` });
+    const snippet = highlightedText(emoji, words('harbour'))!;
+    assert.ok(snippet.includes('<em>harbour</em>'));
+    assert.ok(!/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(snippet), `a lone surrogate in ${JSON.stringify(snippet)}`);
+  });
 });

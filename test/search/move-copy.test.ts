@@ -174,6 +174,16 @@ await forEachDialect((dialect) => {
     assert.deepEqual(await under('/Beside'), ['/Beside/c-1.jpg']);
   });
 
+  it('AUTO_RENAME shortens a name at the length limit so that its renamed form stays valid', async () => {
+    const long = `${'n'.repeat(251)}.jpg`;
+    await create(`/Long/${long}`);
+    await create(`/LongToo/${long}`);
+    assert.equal((await call('move', { source: `/LongToo/${long}`, target: `/Long/${long}` })).status, 200);
+    const [renamed] = (await under('/Long')).filter((path) => path !== `/Long/${long}`);
+    assert.ok(renamed && Buffer.byteLength(renamed.slice('/Long/'.length)) <= 255 && renamed.endsWith('-1.jpg'), renamed);
+    assert.equal((await call('move', { source: renamed, target: '/Elsewhere/' })).status, 200, 'and can be moved on');
+  });
+
   it('a cancelled background transfer rolls back whole', async () => {
     for (let i = 0; i < 40; i++) await create(`/Cancel/${String(i).padStart(2, '0')}.jpg`);
     const transfers = suite.server.app.damson.transfers;

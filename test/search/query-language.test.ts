@@ -40,6 +40,10 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['gla*', (a) => fullText(a).some((w) => w.startsWith('gla'))],
   ['h?rbour', (a) => hasWord(a, 'harbour')],
   ['*cier', (a) => hasWord(a, 'glacier')],
+  // Wildcards look where bare words look, not at types, domains or paths (every asset here is an image in /).
+  ['*mage', () => false],
+  ['?mage', () => false],
+  ['*otos*', () => false],
   ['harbor~', (a) => hasWord(a, 'harbour')],
   ['forrest~', (a) => hasWord(a, 'forest')],
   ['xyzzy~', () => false],

@@ -133,6 +133,12 @@ await forEachDialect((dialect) => {
     assert.deepEqual(names(body), expected.slice(0, 5));
     assert.deepEqual(Object.keys(body.hits[0]!.metadata).sort(), ['filename', 'tags']);
     assert.ok(body.facets.status!.some((facet) => facet.value === 'Final' && facet.selected));
+
+    const post = (payload: object) => suite.server.app.inject({ method: 'POST', url: '/services/search', headers: { ...suite.session.headers, 'content-type': 'application/json' }, payload });
+    // Another query type would otherwise match everything; an empty metadataToReturn is the minimal set, as a parameter.
+    for (const query of [{ TermQuery: { name: 'tags', value: 'sea' } }, 'tags:sea']) assert.equal((await post({ query })).statusCode, 400, JSON.stringify(query));
+    const minimal = (await post({ query: { QueryStringQuery: { queryString: 'tags:sea' } }, metadataToReturn: [] })).json() as SearchBody;
+    assert.deepEqual(Object.keys(minimal.hits[0]!.metadata).sort(), ['assetDomain', 'assetPath', 'assetType', 'filename']);
   });
 
   it('sees changes at once: an update is found by its new tag and no longer by the old one', async () => {

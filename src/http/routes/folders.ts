@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BrowseLevel } from '../../assets/folder-service.js';
 import { badRequest } from '../../lib/errors.js';
 import { principalOf } from '../auth-hook.js';
+import type { ProcessProgress } from '../../processes/process-service.js';
 import type { AppContext } from '../context.js';
 import { FULL_PERMISSIONS } from '../hits.js';
 import { readParams } from '../params.js';
@@ -50,10 +51,17 @@ export function folderRoutes(app: FastifyInstance, ctx: AppContext): void {
       const q = params.get('q');
       const ids = params.list('ids');
       const folderPath = params.get('folderPath');
-      if (q) return ctx.folders.remove({ query: q });
-      if (ids.length > 0) return ctx.folders.remove({ ids });
-      if (folderPath) return ctx.folders.remove({ folderPath });
-      throw badRequest('Say what to remove: q, ids or folderPath');
+      const selector = q ? { query: q } : ids.length > 0 ? { ids } : folderPath ? { folderPath } : undefined;
+      if (!selector) throw badRequest('Say what to remove: q, ids or folderPath');
+      if (!params.bool('async')) return ctx.folders.remove(selector);
+      // One transaction, so it is not cancelable: its counts appear when it is done.
+      const work = async (progress: ProcessProgress) => {
+        const { processedCount, errorCount } = await ctx.folders.remove(selector);
+        progress.total(processedCount + errorCount);
+        for (let i = 0; i < processedCount; i++) progress.processed();
+        for (let i = 0; i < errorCount; i++) progress.failed();
+      };
+      return { processId: ctx.processes.start(principalOf(request).user.username, 0, work, { cancelable: false }) };
     },
   });
 }

@@ -88,6 +88,10 @@ function jsonSearch(request: FastifyRequest): { request: SearchRequest; metadata
     if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > max) throw badRequest('firstResult and maxResultHits must be whole numbers ≥ 0');
     return value as number;
   };
+  // Only the query string form is understood; any other query would otherwise silently match everything.
+  if (body.query !== undefined && (body.query === null || typeof body.query !== 'object' || !('QueryStringQuery' in body.query))) {
+    throw badRequest('query must be {"QueryStringQuery": {"queryString": "…"}}: other query types are not supported');
+  }
   const queryString = body.query?.QueryStringQuery?.queryString;
   if (queryString !== undefined && typeof queryString !== 'string') throw badRequest('query.QueryStringQuery.queryString must be a string');
   const sort: SortField[] = Array.isArray(body.sorting)
@@ -115,6 +119,7 @@ function jsonSearch(request: FastifyRequest): { request: SearchRequest; metadata
       facets,
       selections,
     },
-    metadataToReturn: Array.isArray(fields) && !fields.includes('all') ? fields.map(String) : undefined,
+    // As in the parameter form: `all` is every field, an empty list the minimal set.
+    metadataToReturn: Array.isArray(fields) ? parseMetadataToReturn(fields.map(String).join(',')) : undefined,
   };
 }
