@@ -141,6 +141,8 @@ function scalarText(name: string, raw: unknown): string {
   if (typeof raw === 'object' && raw !== null) throw badRequest(`Field ${name} takes text, not an object`);
   const text = String(raw);
   if (text.length > MAX_TEXT_LENGTH) throw badRequest(`Field ${name} is longer than ${MAX_TEXT_LENGTH} characters`);
+  // PostgreSQL cannot store U+0000, and SQLite would: refused on both, so that the two stores hold the same.
+  if (text.includes('\u0000')) throw badRequest(`Field ${name} contains a NUL character`);
   return text;
 }
 

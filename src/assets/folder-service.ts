@@ -98,7 +98,9 @@ export class FolderService {
     }
     const ids = 'ids' in selector ? [...new Set(selector.ids)] : await this.search.matchingIds(selector.query, MAX_BULK_ASSETS + 1);
     if (ids.length > MAX_BULK_ASSETS) throw badRequest(`The selection has more than ${MAX_BULK_ASSETS} assets; narrow it down`);
-    const processedCount = await this.database.db.transaction().execute((trx) => new FolderStore(trx, this.database.dialect).deleteAssets(ids));
+    // An id holding U+0000 names no asset (and PostgreSQL would refuse to look it up).
+    const possible = ids.filter((id) => !id.includes('\u0000'));
+    const processedCount = await this.database.db.transaction().execute((trx) => new FolderStore(trx, this.database.dialect).deleteAssets(possible));
     // Ids that named no asset count as errors, so a caller learns about typos.
     return { processedCount, errorCount: ids.length - processedCount };
   }

@@ -109,6 +109,14 @@ await forEachDialect((dialect) => {
     assert.equal(await count('ancestorPaths:"/Later"'), 0);
   });
 
+  it('a NUL character in metadata or ids is a clear answer on both stores, never a 500', async () => {
+    // PostgreSQL cannot hold U+0000 in text; SQLite can, and the two stores must agree.
+    const created = await call('create', { folderPath: '/Nul', name: 'a.jpg', description: 'x\u0000y' });
+    assert.equal(created.status, 400);
+    assert.match(created.body.message, /NUL/);
+    assert.deepEqual((await call('remove', { ids: 'a\u0000' })).body, { processedCount: 0, errorCount: 1 });
+  });
+
   it('fieldinfo describes the field catalogue', async () => {
     const response = await suite.server.app.inject({ method: 'GET', url: '/services/fieldinfo', headers: suite.session.cookieOnly });
     const body = response.json() as { fieldGroups: Array<{ name: string; fields: Array<{ name: string; datatype: string; multivalue: boolean; editable: boolean }> }> };
