@@ -55,7 +55,8 @@ export class TransferService {
   ) {}
 
   async transfer(user: User, request: TransferRequest): Promise<TransferResult> {
-    const source = request.source.replace(/\/+$/, '') || '/';
+    // Written as a target is read: `//` is one separator.
+    const source = request.source.replace(/\/{2,}/g, '/').replace(/\/+$/, '') || '/';
     if (!source.startsWith('/') || !request.target.startsWith('/')) throw badRequest('source and target must be absolute paths such as /Photos/x.jpg');
     const reading = new AssetStore(this.database.db);
     const folders = new FolderStore(this.database.db, this.database.dialect);
@@ -77,7 +78,9 @@ export class TransferService {
     let ids = await folders.assetIdsBelow(canonical);
     let allowed: Set<string> | undefined;
     if (request.filterQuery) {
-      allowed = new Set(await this.search.matchingIds(request.filterQuery, MAX_BULK_ASSETS + 1));
+      // Searched within the folder: over the whole library the cap could leave out matches that are in it.
+      // (Folder names cannot hold `"` or `\`, so the path needs no escaping inside the quotes.)
+      allowed = new Set(await this.search.matchingIds(`(${request.filterQuery}) AND ancestorPaths:"${canonical}"`, MAX_BULK_ASSETS + 1));
       ids = ids.filter((id) => allowed!.has(id));
     }
     if (ids.length > MAX_BULK_ASSETS) throw badRequest(`The folder holds more than ${MAX_BULK_ASSETS} assets; move it in parts with filterQuery`);

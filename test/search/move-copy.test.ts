@@ -92,6 +92,10 @@ await forEachDialect((dialect) => {
     assert.equal((await call('move', { source: '/Filter', target: '/Filtered', filterQuery: 'status:Final' })).body.processedCount, 1);
     assert.deepEqual(await under('/Filtered'), ['/Filtered/go.jpg']);
     assert.deepEqual(await under('/Filter'), ['/Filter/keep.jpg']);
+    assert.equal((await call('move', { source: '/Filter', target: '/Filtered', filterQuery: 'status:(Final' })).status, 400);
+    // A source is read as a target is: `//` is one separator.
+    assert.equal((await call('move', { source: '/Filter//keep.jpg', target: '/Filter/kept.jpg' })).status, 200);
+    assert.deepEqual(await under('/Filter'), ['/Filter/kept.jpg']);
   });
 
   it('is atomic: a clash halfway through a folder move leaves everything where it was', async () => {
