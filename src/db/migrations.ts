@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { postgresTextContent } from '../search/search-index-store.js';
 import type { DialectName } from './database.js';
 
 /**
@@ -191,6 +192,22 @@ const migrationsFor = (dialect: DialectName): Record<string, Migration> => ({
       await sql`ALTER STATISTICS asset_values_field_key SET STATISTICS 1000`.execute(db);
       // Now, not at autovacuum's next visit: an existing library would be planned blind until then.
       await sql`ANALYZE asset_values`.execute(db);
+    },
+  },
+  '0007_postgres_text_as_words': {
+    async up(db: Kysely<unknown>) {
+      if (dialect !== 'postgres') return;
+      // The full text is now written as Damson's words (see postgresTextContent); existing rows are rewritten so.
+      let after = '';
+      for (;;) {
+        const { rows } = await sql<{ asset_id: string; content: string }>`
+          SELECT asset_id, content FROM asset_text WHERE asset_id > ${after} ORDER BY asset_id LIMIT 1000`.execute(db);
+        if (rows.length === 0) break;
+        const updates = rows.map((row) => sql`(${row.asset_id}, ${postgresTextContent(row.content)})`);
+        await sql`UPDATE asset_text SET content = v.content FROM (VALUES ${sql.join(updates)}) AS v(asset_id, content)
+          WHERE asset_text.asset_id = v.asset_id`.execute(db);
+        after = rows[rows.length - 1]!.asset_id;
+      }
     },
   },
 });

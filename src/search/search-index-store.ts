@@ -2,7 +2,16 @@ import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { Asset } from '../assets/asset-store.js';
-import { type IndexValue, indexEntries } from './index-entries.js';
+import { type IndexValue, indexEntries, words } from './index-entries.js';
+
+/**
+ * The full text as PostgreSQL's tsvector gets it: Damson's own words, folded and split as everywhere else. Its
+ * `simple` parser would keep accents (`café` never matched `cafe`), keep `forest-001.jpg` and e-mail addresses as
+ * one word, and so answer differently from SQLite's FTS5, whose tokenizer folds and splits like `words`.
+ */
+export function postgresTextContent(text: string): string {
+  return words(text).join(' ');
+}
 
 /** Writes the search index rows of assets (in the caller's transaction, so the index never lags the data). */
 export class SearchIndexStore {
@@ -32,7 +41,8 @@ export class SearchIndexStore {
       await sql`DELETE FROM asset_text WHERE rowid = (SELECT rowid FROM assets WHERE id = ${assetId})`.execute(this.db);
       await sql`INSERT INTO asset_text (rowid, content) SELECT rowid, ${text} FROM assets WHERE id = ${assetId}`.execute(this.db);
     } else {
-      await sql`INSERT INTO asset_text (asset_id, content) VALUES (${assetId}, ${text})
+      const content = postgresTextContent(text);
+      await sql`INSERT INTO asset_text (asset_id, content) VALUES (${assetId}, ${content})
         ON CONFLICT (asset_id) DO UPDATE SET content = EXCLUDED.content`.execute(this.db);
     }
   }

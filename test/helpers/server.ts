@@ -46,6 +46,8 @@ export interface TestServer {
   app: FastifyInstance;
   clock: FakeClock;
   dataDir: string;
+  /** PostgreSQL: the URL of the server's own schema. */
+  databaseUrl?: string;
   /** Every JSON log line the server wrote. */
   logs: string[];
   close(): Promise<void>;
@@ -78,6 +80,7 @@ export async function startServer(dialect: DialectName, env: Record<string, stri
     app,
     clock,
     dataDir,
+    ...(databaseUrl ? { databaseUrl } : {}),
     logs,
     async close() {
       await app.close();

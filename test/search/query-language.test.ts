@@ -40,6 +40,9 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['gla*', (a) => fullText(a).some((w) => w.startsWith('gla'))],
   ['h?rbour', (a) => hasWord(a, 'harbour')],
   ['*cier', (a) => hasWord(a, 'glacier')],
+  // File names split into words on both stores (PostgreSQL's parser kept `forest-001.jpg` whole).
+  ['001', (a) => hasWord(a, '001')],
+  ['jpg', () => true],
   // Wildcards look where bare words look, not at types, domains or paths (every asset here is an image in /).
   ['*mage', () => false],
   ['?mage', () => false],
