@@ -59,6 +59,7 @@ const SORT_COLUMNS: Record<string, string> = {
   assetType: 'a.extension',
   extension: 'a.extension',
   versionNumber: 'a.version_number',
+  id: 'a.id',
 };
 
 /** Sorts whose column leads an index on `assets` (created_at, id and lower(filename), id), so that a page can be read in order. */

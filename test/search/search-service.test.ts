@@ -91,6 +91,10 @@ await forEachDialect((dialect) => {
     assert.ok(titles.slice(firstMissing).every((title) => title === undefined), 'assets without the field sort last');
     assert.equal((await search({ q: '*:*', sort: 'relevance' })).status, 200);
     assert.equal((await search({ q: '*:*', sort: 'nosuchfield' })).status, 400);
+    // Text defaults to ascending, and -desc reverses it (id had no sort column: both came out the same).
+    const ids = async (sort: string) => (await search({ q: '*:*', num: '1000', sort })).body.hits.map((hit) => hit.id);
+    const idsAscending = await ids('id');
+    assert.deepEqual(await ids('id-desc'), [...idsAscending].reverse());
   });
 
   it('computes facets with selections, and a field\'s own selection does not narrow its counts', async () => {
