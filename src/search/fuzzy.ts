@@ -1,4 +1,8 @@
+import { words } from './index-entries.js';
 import type { QueryNode } from './query.js';
+
+/** Indexed words (of one field, or any) that start with `prefix` and are `lengths.min`–`lengths.max` characters long. */
+export type FuzzyCandidates = (prefix: string, field: string | null, limit: number, lengths: { min: number; max: number }) => Promise<string[]>;
 
 const NOTHING: QueryNode = { kind: 'not', child: { kind: 'all' } };
 const MAX_CANDIDATES = 5000;
@@ -33,7 +37,7 @@ export function editDistance(a: string, b: string, limit: number): number {
  */
 export async function expandFuzzyTerms(
   node: QueryNode,
-  candidates: (prefix: string, field: string | null, limit: number) => Promise<string[]>,
+  candidates: FuzzyCandidates,
 ): Promise<QueryNode> {
   switch (node.kind) {
     case 'and':
@@ -43,9 +47,13 @@ export async function expandFuzzyTerms(
       return { kind: 'not', child: await expandFuzzyTerms(node.child, candidates) };
     case 'term': {
       if (!node.fuzzy) return node;
-      const target = node.value.toLowerCase();
+      // Folded as indexed words are (`café~` looks for words near `cafe`).
+      const target = words(node.value)[0] ?? node.value.toLowerCase();
       const limit = allowedEdits(target.length);
-      const close = (await candidates(target.slice(0, 1), node.field, MAX_CANDIDATES))
+      // Only words whose length is within reach: among all words with the first letter, the 5,000 read could
+      // leave out the close ones in a large library.
+      const lengths = { min: Math.max(1, target.length - limit), max: target.length + limit };
+      const close = (await candidates(target.slice(0, 1), node.field, MAX_CANDIDATES, lengths))
         .filter((word) => editDistance(word, target, limit) <= limit)
         .slice(0, MAX_EXPANSIONS);
       if (close.length === 0) return NOTHING;

@@ -144,7 +144,7 @@ export class SearchService {
     }
     const { dialect } = this.database;
     const store = new SearchStore(this.database.db, dialect);
-    const tree = await expandFuzzyTerms(parseQuery(request.query, this.clock.now()), (prefix, field, limit) => store.valuesStartingWith(prefix, field, limit));
+    const tree = await expandFuzzyTerms(parseQuery(request.query, this.clock.now()), (...args) => store.valuesStartingWith(...args));
     const selections = Object.entries(request.selections)
       .filter(([, values]) => values.length > 0)
       .map(([field, values]) => ({ field, lookup: selectionLookup(field, values) }));
@@ -194,7 +194,7 @@ export class SearchService {
   /** Ids of every asset a query matches (bulk operations), at most `limit`. */
   async matchingIds(query: string, limit: number): Promise<string[]> {
     const store = new SearchStore(this.database.db, this.database.dialect);
-    const tree = await expandFuzzyTerms(parseQuery(query, this.clock.now()), (prefix, field, max) => store.valuesStartingWith(prefix, field, max));
+    const tree = await expandFuzzyTerms(parseQuery(query, this.clock.now()), (...args) => store.valuesStartingWith(...args));
     return store.ids(compileQuery(tree, this.database.dialect), limit);
   }
 

@@ -99,12 +99,13 @@ export class SearchStore {
     return rows.map(toAsset);
   }
 
-  /** Distinct indexed words and values starting with `prefix` (in one field, or anywhere): fuzzy candidates. */
-  async valuesStartingWith(prefix: string, field: string | null, limit: number): Promise<string[]> {
+  /** Distinct indexed words and values starting with `prefix` (in one field, or anywhere) of a length: fuzzy candidates. */
+  async valuesStartingWith(prefix: string, field: string | null, limit: number, lengths: { min: number; max: number }): Promise<string[]> {
     const inField = field === null ? sql`` : sql`AND v.field = ${field}`;
     const { rows } = await sql<{ value: string }>`
       SELECT DISTINCT v.value_key AS value FROM asset_values v
-      WHERE v.value_key >= ${prefix} AND v.value_key < ${`${prefix}\uffff`} ${inField} LIMIT ${limit}`.execute(this.db);
+      WHERE v.value_key >= ${prefix} AND v.value_key < ${`${prefix}\uffff`} ${inField}
+        AND length(v.value_key) BETWEEN ${lengths.min} AND ${lengths.max} LIMIT ${limit}`.execute(this.db);
     return rows.map((row) => row.value);
   }
 
