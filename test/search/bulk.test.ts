@@ -41,6 +41,32 @@ await forEachDialect((dialect) => {
     assert.equal(await count('rating:5 AND status:Draft'), matches.length);
   });
 
+  it('updatebulk by id: a JSON array of {id, metadata}, answered with the updated assets; checked whole first', async () => {
+    const post = (payload: unknown) =>
+      suite.server.app.inject({ method: 'POST', url: '/services/updatebulk', headers: { ...suite.session.headers, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+    const [first, second] = [library[1]!, library[2]!];
+    const response = await post([
+      { id: first.id, metadata: { cf_byid: 'one' } },
+      { id: second.id, metadata: { cf_byid: 'two', tags: ['+byid'] } },
+    ]);
+    assert.equal(response.statusCode, 200, response.body);
+    const answer = response.json() as Array<{ id: string; metadata: Record<string, unknown> }>;
+    assert.deepEqual(answer.map((hit) => [hit.id, hit.metadata.cf_byid]), [[first.id, 'one'], [second.id, 'two']]);
+    assert.deepEqual(answer[1]!.metadata.tags, [...second.tags, 'byid'], 'modifications apply as in update');
+    assert.equal(await count('cf_byid:one OR cf_byid:two'), 2);
+
+    // One unknown id or bad entry: nothing changes.
+    for (const [payload, status] of [
+      [[{ id: first.id, metadata: { cf_byid: 'changed' } }, { id: 'AAAAAAAAAAAAAAAAAAAAAA', metadata: { cf_byid: 'x' } }], 404],
+      [[{ id: first.id, metadata: { cf_byid: 'changed' } }, { id: second.id, metadata: { nosuch: 1 } }], 400],
+      [[{ id: first.id, metadata: { cf_byid: 'changed' } }, { id: second.id }], 400],
+      [[], 400],
+    ] as const) {
+      assert.equal((await post(payload)).statusCode, status, JSON.stringify(payload));
+    }
+    assert.equal(await count('cf_byid:changed'), 0);
+  });
+
   it('refuses bad bulk requests before touching anything', async () => {
     const before = await count('tags:never');
     for (const [params, message] of [

@@ -4,8 +4,10 @@ import { ROLE_SUPERUSER } from '../../auth/user-service.js';
 import { badRequest } from '../../lib/errors.js';
 import { principalOf } from '../auth-hook.js';
 import type { AppContext } from '../context.js';
+import { toHit } from '../hits.js';
 import { readParams } from '../params.js';
 import { addServiceRoute } from '../route.js';
+import { hitBaseUrl } from '../urls.js';
 import { metadataFrom } from '../upload.js';
 
 /** `/services/updatebulk`, `move`, `copy`, and `process/info` / `process/cancel` for `async=true` (protocol §4.3, §4.5, §4.12). */
@@ -14,6 +16,18 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
     url: '/services/updatebulk',
     methods: ['POST'],
     handler: async (request) => {
+      // By id: a JSON array of {id, metadata}, answered with the updated assets.
+      if (Array.isArray(request.body)) {
+        const entries = request.body.map((entry: unknown) => {
+          const { id, metadata } = (entry ?? {}) as { id?: unknown; metadata?: unknown };
+          if (typeof id !== 'string' || metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+            throw badRequest('Each update must be {"id": "…", "metadata": {…}}');
+          }
+          return { id, metadata: metadata as Record<string, unknown> };
+        });
+        const hit = { baseUrl: hitBaseUrl(request, ctx.config, false), metadataToReturn: undefined };
+        return (await ctx.bulk.updateByIds(principalOf(request).user, entries)).map((asset) => toHit(asset, hit));
+      }
       const params = await readParams(request);
       const q = params.get('q');
       if (!q) throw badRequest('Parameter q is required: updatebulk changes every asset the query finds');
