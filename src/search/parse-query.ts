@@ -37,7 +37,7 @@ export function parseQuery(text: string, now: number): QueryNode {
     const found = (error as { found?: string | null }).found;
     throw badRequest(`Query syntax error at position ${position ?? '?'}${found ? ` near ${JSON.stringify(found)}` : ''}`);
   }
-  const query = simplify(convert(tree, undefined, 0, now));
+  const query = simplify('left' in tree ? convertGroup(tree, undefined, 0, now) : excluding(convertClause(tree, undefined, 0, now)));
   if (countTerms(query) > MAX_TERMS) throw badRequest(`The query has more than ${MAX_TERMS} terms`);
   return query;
 }
@@ -56,33 +56,58 @@ function countTerms(node: QueryNode): number {
   }
 }
 
-function convert(node: Node, inheritedField: string | undefined, outerDepth: number, now: number): QueryNode {
+/**
+ * One bracket level of a query: a chain of clauses, combined as Lucene's classic query parser (behind the Assets
+ * Server's Elasticsearch) combines them with AND as the default operator. AND makes the clauses on both sides of it
+ * required, OR makes them optional, `-` and NOT exclude; optional clauses beside a required one select nothing
+ * (in Lucene they only weigh in relevance). So `a OR b -c` is (a OR b) without c, and `a AND b OR c` is just a.
+ */
+function convertGroup(group: BinaryNode, inheritedField: string | undefined, depth: number, now: number): QueryNode {
   // Only brackets nest: the grammar chains `a OR b OR c` one level per term, and 40 ids or words are no nesting.
-  const depth = outerDepth + ((node as { parenthesized?: boolean }).parenthesized ? 1 : 0);
   if (depth > MAX_DEPTH) throw badRequest(`The query nests deeper than ${MAX_DEPTH} levels`);
-  if ('term_min' in node) return rangeNode(node, inheritedField, now);
-  if ('term' in node) return termNode(node, inheritedField, now);
-  const binary = node as BinaryNode;
-  // The grammar accepts a lone operator (`AND`, `OR`, `&&`) as a node with nothing to operate on.
-  if (!binary.left) throw badRequest(`Query syntax error: ${JSON.stringify(binary.operator ?? binary.start ?? '')} has no term to apply to`);
-  const field = binary.field && binary.field !== IMPLICIT ? binary.field : inheritedField;
-  const left = convert(binary.left, field, depth, now);
-  const first: QueryNode = binary.start === 'NOT' ? { kind: 'not', child: left } : left;
-  if (!binary.right) return first;
-  const right = convert(binary.right, field, depth, now);
-  switch ((binary.operator ?? IMPLICIT).toUpperCase()) {
-    case 'OR':
-    case '||':
-      return { kind: 'or', children: [first, right] };
-    case 'OR NOT':
-      return { kind: 'or', children: [first, { kind: 'not', child: right }] };
-    case 'AND NOT':
-    case 'NOT':
-      return { kind: 'and', children: [first, { kind: 'not', child: right }] };
-    default:
-      // AND, &&, and the implicit operator between terms (Assets' default is AND).
-      return { kind: 'and', children: [first, right] };
+  const field = group.field && group.field !== IMPLICIT ? group.field : inheritedField;
+  const clauses: Array<{ node: QueryNode; occur: 'must' | 'should' | 'mustNot' }> = [];
+  for (const item of chainItems(group)) {
+    const { node, prohibited } = convertClause(item.clause, field, depth, now);
+    const previous = clauses[clauses.length - 1];
+    if (previous && previous.occur !== 'mustNot' && item.conjunction) previous.occur = item.conjunction === 'and' ? 'must' : 'should';
+    clauses.push({ node, occur: prohibited || item.not ? 'mustNot' : item.conjunction === 'or' ? 'should' : 'must' });
   }
+  const of = (occur: string) => clauses.filter((clause) => clause.occur === occur).map((clause) => clause.node);
+  const [must, should, mustNot] = [of('must'), of('should'), of('mustNot')];
+  const positive: QueryNode = must.length > 0 ? { kind: 'and', children: must } : should.length > 0 ? { kind: 'or', children: should } : { kind: 'all' };
+  return mustNot.length === 0 ? positive : { kind: 'and', children: [positive, ...mustNot.map((child): QueryNode => ({ kind: 'not', child }))] };
+}
+
+/** The clauses of one bracket level, each with the operator that joined it to the one before. */
+function chainItems(group: BinaryNode): Array<{ conjunction: 'and' | 'or' | null; not: boolean; clause: Node }> {
+  const items: Array<{ conjunction: 'and' | 'or' | null; not: boolean; clause: Node }> = [];
+  let node = group;
+  let conjunction: 'and' | 'or' | null = null;
+  let not = false;
+  for (;;) {
+    // The grammar accepts a lone operator (`AND`, `OR`, `&&`) as a node with nothing to operate on.
+    if (!node.left) throw badRequest(`Query syntax error: ${JSON.stringify(node.operator ?? node.start ?? '')} has no term to apply to`);
+    items.push({ conjunction, not: not || node.start === 'NOT', clause: node.left });
+    if (!node.right) return items;
+    const operator = (node.operator ?? IMPLICIT).toUpperCase();
+    conjunction = operator.startsWith('AND') || operator === '&&' ? 'and' : operator.startsWith('OR') || operator === '||' ? 'or' : null;
+    not = operator.endsWith('NOT');
+    const next = node.right;
+    if (!('left' in next) || (next as { parenthesized?: boolean }).parenthesized) {
+      items.push({ conjunction, not, clause: next });
+      return items;
+    }
+    node = next as BinaryNode;
+  }
+}
+
+const excluding = ({ node, prohibited }: { node: QueryNode; prohibited: boolean }): QueryNode => (prohibited ? { kind: 'not', child: node } : node);
+
+function convertClause(clause: Node, field: string | undefined, depth: number, now: number): { node: QueryNode; prohibited: boolean } {
+  if ('term_min' in clause) return rangeNode(clause, field, now);
+  if ('term' in clause) return termNode(clause, field, now);
+  return { node: convertGroup(clause as BinaryNode, field, depth + 1, now), prohibited: false };
 }
 
 /** The lucene grammar folds a `-`/`+` before `field:` into the field name. */
@@ -97,7 +122,8 @@ function unescapeTerm(raw: string, quoted: boolean): { value: string; pattern: b
   return { value: raw.replace(/\\(.)/g, '$1'), pattern };
 }
 
-function termNode(original: TermNode, inheritedField: string | undefined, now: number): QueryNode {
+/** A term, and whether a `-` excludes it. */
+function termNode(original: TermNode, inheritedField: string | undefined, now: number): { node: QueryNode; prohibited: boolean } {
   // A `-` before the field (`-rating:3`) excludes; one before the value (`rating:-1`) excludes too, unless the
   // field holds numbers or dates, where it is the value's sign.
   const { field: rawField, prefix: fieldPrefix } = splitPrefix(original.field, null);
@@ -120,7 +146,7 @@ function termNode(original: TermNode, inheritedField: string | undefined, now: n
   } else {
     result = fieldTerm(checkedField(fieldName), node, pattern, now);
   }
-  return prefix === '-' ? { kind: 'not', child: result } : result;
+  return { node: result, prohibited: prefix === '-' };
 }
 
 function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean, now: number): QueryNode {
@@ -147,7 +173,7 @@ function isFuzzy(node: TermNode): boolean {
   return !node.quoted && typeof node.similarity === 'number';
 }
 
-function rangeNode(node: RangeNode, inheritedField: string | undefined, now: number): QueryNode {
+function rangeNode(node: RangeNode, inheritedField: string | undefined, now: number): { node: QueryNode; prohibited: boolean } {
   const { field: rawField, prefix } = splitPrefix(node.field, null);
   const fieldName = rawField === IMPLICIT ? inheritedField : rawField;
   if (!fieldName) throw badRequest('A range needs a field, as in fileSize:[0 TO 1000]');
@@ -174,7 +200,7 @@ function rangeNode(node: RangeNode, inheritedField: string | undefined, now: num
     const bound = (text: string | null) => (text === null ? null : typedBound(definition, text));
     range = { kind: 'range', field: definition.name, min: bound(minText), max: bound(maxText), minInclusive, maxInclusive };
   }
-  return prefix === '-' ? { kind: 'not', child: range } : range;
+  return { node: range, prohibited: prefix === '-' };
 }
 
 function dateSpan(definition: FieldDefinition, text: string, now: number): DateSpan {

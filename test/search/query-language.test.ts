@@ -32,6 +32,12 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['NOT harbour', (a) => !hasWord(a, 'harbour')],
   ['(harbour OR forest) AND dusk', (a) => (hasWord(a, 'harbour') || hasWord(a, 'forest')) && hasWord(a, 'dusk')],
   ['(harbour OR forest) AND NOT (dusk OR night)', (a) => (hasWord(a, 'harbour') || hasWord(a, 'forest')) && !hasWord(a, 'dusk') && !hasWord(a, 'night')],
+  // Without brackets, as Lucene (and so the Assets Server) reads them: AND and OR make clauses required or
+  // optional, a `-` clause excludes from the whole level, and optional clauses beside a required one select nothing.
+  ['tags:sea OR tags:snow -status:Draft', (a) => (tagged(a, 'sea') || tagged(a, 'snow')) && a.status !== 'Draft'],
+  ['harbour AND dawn OR forest', (a) => hasWord(a, 'harbour')],
+  ['harbour OR forest dusk', (a) => hasWord(a, 'dusk')],
+  ['NOT harbour OR forest', (a) => hasWord(a, 'forest') && !hasWord(a, 'harbour')],
   ['((harbour))', (a) => hasWord(a, 'harbour')],
   ['"at dawn"', (a) => a.description.toLowerCase().includes('at dawn')],
   ['"with a rainbow"', (a) => a.description.includes('with a rainbow')],
