@@ -21,6 +21,14 @@ const DAY_MS = 86_400_000;
  */
 export function resolveQueryDate(text: string, now: number): DateSpan | undefined {
   const math = /^NOW((?:[+-]\d{1,6}[A-Z]+|\/[A-Z]+)*)$/i.exec(text.trim());
+  // A year or a month alone, as Elasticsearch's date format reads them before epoch milliseconds: `created:2021`.
+  const partial = /^(\d{4})(?:-(\d{2}))?$/.exec(text.trim());
+  if (partial && (partial[2] === undefined || (Number(partial[2]) >= 1 && Number(partial[2]) <= 12))) {
+    const [year, month] = [Number(partial[1]), partial[2] === undefined ? undefined : Number(partial[2]) - 1];
+    return month === undefined
+      ? { start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1) }
+      : { start: Date.UTC(year, month, 1), end: Date.UTC(year, month + 1, 1) };
+  }
   if (!math) {
     const start = parseDate(text);
     return start === undefined ? undefined : { start, end: start + writtenPrecision(text.trim()) };

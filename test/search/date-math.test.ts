@@ -33,6 +33,13 @@ it('ends a month or a year on from the 31st (or 29 February) on the last day of 
   assert.equal(shifted('NOW-13MONTHS', '2021-05-31T00:00:00.000Z'), '2020-04-30T00:00:00.000Z');
 });
 
+it('reads a year or a month alone as that year or month, as Elasticsearch does, not as epoch milliseconds', () => {
+  assert.deepEqual(span('2021'), ['2021-01-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
+  assert.deepEqual(span('2021-06'), ['2021-06-01T00:00:00.000Z', '2021-07-01T00:00:00.000Z']);
+  assert.deepEqual(span('2021-12'), ['2021-12-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
+  assert.deepEqual(span('20210'), ['1970-01-01T00:00:20.210Z', '1970-01-01T00:00:20.211Z'], 'five digits stay epoch milliseconds');
+});
+
 it('is no date for text that is none', () => {
   for (const text of ['yesterday', 'NOW/FOO', '2021-13-45', 'NOW+99999999999YEARS', '']) assert.equal(resolveQueryDate(text, NOW), undefined, text);
 });

@@ -113,6 +113,8 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['created:[2021-01-01T00:00:00Z TO *]', (a) => a.created >= Date.parse('2021-01-01')],
   [`created:[* TO ${SEED_BASE_DATE + 100 * DAY}]`, (a) => a.created <= SEED_BASE_DATE + 100 * DAY],
   ['created:2020-01-31', (a) => a.created >= Date.parse('2020-01-31') && a.created < Date.parse('2020-02-01')],
+  ['created:2021', (a) => a.created >= Date.parse('2021-01-01') && a.created < Date.parse('2022-01-01')],
+  ['created:[2020-03 TO 2020-05]', (a) => a.created >= Date.parse('2020-03-01') && a.created < Date.parse('2020-06-01')],
   ['created:{2020-01-01 TO 2020-03-01}', (a) => a.created >= Date.parse('2020-01-02') && a.created < Date.parse('2020-03-01')],
   ['assetCreated:[NOW-1YEAR TO NOW+1DAY]', () => true],
   ['assetCreated:[NOW+1DAY TO *]', () => false],
