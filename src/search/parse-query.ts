@@ -79,11 +79,24 @@ function convertGroup(group: BinaryNode, inheritedField: string | undefined, dep
   return mustNot.length === 0 ? positive : { kind: 'and', children: [positive, ...mustNot.map((child): QueryNode => ({ kind: 'not', child }))] };
 }
 
-/** The clauses of one bracket level, each with the operator that joined it to the one before. */
-function chainItems(group: BinaryNode): Array<{ conjunction: 'and' | 'or' | null; not: boolean; clause: Node }> {
-  const items: Array<{ conjunction: 'and' | 'or' | null; not: boolean; clause: Node }> = [];
+/** A clause of a bracket level, with the operator that joined it to the one before (none: the default, AND). */
+interface ChainItem {
+  conjunction: 'and' | 'or' | null;
+  not: boolean;
+  clause: Node;
+}
+
+/** A converted clause, and whether a `-` before it excludes it. */
+interface Clause {
+  node: QueryNode;
+  prohibited: boolean;
+}
+
+/** The clauses of one bracket level, which the grammar nests to the right. */
+function chainItems(group: BinaryNode): ChainItem[] {
+  const items: ChainItem[] = [];
   let node = group;
-  let conjunction: 'and' | 'or' | null = null;
+  let conjunction: ChainItem['conjunction'] = null;
   let not = false;
   for (;;) {
     // The grammar accepts a lone operator (`AND`, `OR`, `&&`) as a node with nothing to operate on.
@@ -102,9 +115,9 @@ function chainItems(group: BinaryNode): Array<{ conjunction: 'and' | 'or' | null
   }
 }
 
-const excluding = ({ node, prohibited }: { node: QueryNode; prohibited: boolean }): QueryNode => (prohibited ? { kind: 'not', child: node } : node);
+const excluding = ({ node, prohibited }: Clause): QueryNode => (prohibited ? { kind: 'not', child: node } : node);
 
-function convertClause(clause: Node, field: string | undefined, depth: number, now: number): { node: QueryNode; prohibited: boolean } {
+function convertClause(clause: Node, field: string | undefined, depth: number, now: number): Clause {
   if ('term_min' in clause) return rangeNode(clause, field, now);
   if ('term' in clause) return termNode(clause, field, now);
   return { node: convertGroup(clause as BinaryNode, field, depth + 1, now), prohibited: false };
@@ -122,8 +135,7 @@ function unescapeTerm(raw: string, quoted: boolean): { value: string; pattern: b
   return { value: raw.replace(/\\(.)/g, '$1'), pattern };
 }
 
-/** A term, and whether a `-` excludes it. */
-function termNode(original: TermNode, inheritedField: string | undefined, now: number): { node: QueryNode; prohibited: boolean } {
+function termNode(original: TermNode, inheritedField: string | undefined, now: number): Clause {
   // A `-` before the field (`-rating:3`) excludes; one before the value (`rating:-1`) excludes too, unless the
   // field holds numbers or dates, where it is the value's sign.
   const { field: rawField, prefix: fieldPrefix } = splitPrefix(original.field, null);
@@ -173,7 +185,7 @@ function isFuzzy(node: TermNode): boolean {
   return !node.quoted && typeof node.similarity === 'number';
 }
 
-function rangeNode(node: RangeNode, inheritedField: string | undefined, now: number): { node: QueryNode; prohibited: boolean } {
+function rangeNode(node: RangeNode, inheritedField: string | undefined, now: number): Clause {
   const { field: rawField, prefix } = splitPrefix(node.field, null);
   const fieldName = rawField === IMPLICIT ? inheritedField : rawField;
   if (!fieldName) throw badRequest('A range needs a field, as in fileSize:[0 TO 1000]');
