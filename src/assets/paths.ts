@@ -53,19 +53,20 @@ export function baseNameOf(filename: string): string {
 /** The name autoRename tries for attempt n: `photo-1.jpg`, `photo-2.jpg`, … */
 export function renamed(filename: string, attempt: number): string {
   const extension = extensionOf(filename);
-  const suffix = extension ? `-${attempt}.${filename.slice(filename.lastIndexOf('.') + 1)}` : `-${attempt}`;
-  // The base name gives way to the suffix, so that a name at the length limit still has a valid renamed form.
-  let base = baseNameOf(filename);
-  while (base.length > 1 && Buffer.byteLength(base + suffix) > MAX_NAME_BYTES) base = Array.from(base).slice(0, -1).join('').trimEnd();
-  return base + suffix;
+  return withSuffix(baseNameOf(filename), extension ? `-${attempt}.${filename.slice(filename.lastIndexOf('.') + 1)}` : `-${attempt}`);
 }
 
-/** A folder path with `-n` added to its last name, which gives way as `renamed` does. */
+/** A folder path with `-n` added to its last name (a folder name has no extension to keep). */
 export function renamedFolder(path: string, attempt: number): string {
   const slash = path.lastIndexOf('/');
-  let name = path.slice(slash + 1);
-  while (name.length > 1 && Buffer.byteLength(`${name}-${attempt}`) > MAX_NAME_BYTES) name = Array.from(name).slice(0, -1).join('').trimEnd();
-  return `${path.slice(0, slash + 1)}${name}-${attempt}`;
+  return path.slice(0, slash + 1) + withSuffix(path.slice(slash + 1), `-${attempt}`);
+}
+
+/** The base gives way to the suffix, so that a name at the length limit still has a valid renamed form. */
+function withSuffix(base: string, suffix: string): string {
+  let kept = base;
+  while (kept.length > 1 && Buffer.byteLength(kept + suffix) > MAX_NAME_BYTES) kept = Array.from(kept).slice(0, -1).join('').trimEnd();
+  return kept + suffix;
 }
 
 const MIME_TYPES: Record<string, string> = {

@@ -5,8 +5,8 @@ import type { Database } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { badRequest, conflict, notFound } from '../lib/errors.js';
-import { ProcessCancelled } from '../processes/process-service.js';
 import { newId } from '../lib/ids.js';
+import { ProcessCancelled } from '../processes/process-service.js';
 import { RENDER_JOB } from '../renditions/rendition-service.js';
 import type { SearchService } from '../search/search-service.js';
 import { writeSearchIndex } from '../search/search-index-store.js';
@@ -87,11 +87,15 @@ export class TransferService {
     return this.inTransaction(user, request, (tx) => tx.folder(canonical, target, allowed, request));
   }
 
-  private inTransaction(user: User, request: TransferRequest, work: (tx: Transfer) => Promise<TransferResult>): Promise<TransferResult> {
-    return this.database.db
-      .transaction()
-      .execute((trx) => work(new Transfer(trx, this.database.dialect, this.jobs, this.clock).bind(request.mode, user.username)))
-      .finally(() => this.jobs.notify());
+  private async inTransaction(user: User, request: TransferRequest, work: (tx: Transfer) => Promise<TransferResult>): Promise<TransferResult> {
+    let transfer: Transfer | undefined;
+    const result = await this.database.db.transaction().execute((trx) => {
+      transfer = new Transfer(trx, this.database.dialect, this.jobs, this.clock).bind(request.mode, user.username);
+      return work(transfer);
+    });
+    // Committed: a worker in this process may take the copies' render jobs now rather than at its next poll.
+    if (transfer?.queuedJobs) this.jobs.notify();
+    return result;
   }
 }
 
@@ -100,6 +104,8 @@ class Transfer {
   private readonly assets: AssetStore;
   private readonly folders: FolderStore;
   private mode: 'move' | 'copy' = 'move';
+  /** Render jobs sent for copies whose source was still being rendered. */
+  queuedJobs = 0;
   private user = '';
 
   constructor(
@@ -264,6 +270,7 @@ class Transfer {
     // Renditions still being made for the source are not there to copy: the copy gets its own job.
     if (asset.previewState === 'pending' || asset.thumbnailState === 'pending') {
       await this.jobs.enqueue(this.db, RENDER_JOB, copy.id, { contentEtag: copy.contentEtag });
+      this.queuedJobs++;
     }
     await writeSearchIndex(this.db, this.dialect, copy);
     return true;
