@@ -30,6 +30,13 @@ export interface ProcessProgress {
   readonly cancelled: boolean;
 }
 
+/** Progress of work that learns its counts only at the end (one transaction): reported all at once. */
+export function reportCounts(progress: ProcessProgress, counts: { processedCount: number; errorCount: number }): void {
+  progress.total(counts.processedCount + counts.errorCount);
+  for (let i = 0; i < counts.processedCount; i++) progress.processed();
+  for (let i = 0; i < counts.errorCount; i++) progress.failed();
+}
+
 interface RunningProcess {
   info: ProcessInfo;
   owner: string;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { FILE_POLICIES, FOLDER_POLICIES } from '../../assets/transfer-service.js';
 import { ROLE_SUPERUSER } from '../../auth/user-service.js';
 import { badRequest } from '../../lib/errors.js';
+import { reportCounts } from '../../processes/process-service.js';
 import { principalOf } from '../auth-hook.js';
 import type { AppContext } from '../context.js';
 import { toHit } from '../hits.js';
@@ -58,11 +59,9 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
         // In the background the whole transfer is still one transaction: its counts appear when it is done, and a
         // cancel rolls all of it back.
         return {
-          processId: ctx.processes.start(user.username, 0, async (progress) => {
-            const result = await ctx.transfers.transfer(user, { ...transfer, cancelled: () => progress.cancelled });
-            progress.total(result.processedCount + result.errorCount);
-            for (let i = 0; i < result.processedCount; i++) progress.processed();
-          }),
+          processId: ctx.processes.start(user.username, 0, async (progress) =>
+            reportCounts(progress, await ctx.transfers.transfer(user, { ...transfer, cancelled: () => progress.cancelled })),
+          ),
         };
       },
     });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BrowseLevel } from '../../assets/folder-service.js';
 import { badRequest } from '../../lib/errors.js';
 import { principalOf } from '../auth-hook.js';
-import type { ProcessProgress } from '../../processes/process-service.js';
+import { type ProcessProgress, reportCounts } from '../../processes/process-service.js';
 import type { AppContext } from '../context.js';
 import { FULL_PERMISSIONS } from '../hits.js';
 import { readParams } from '../params.js';
@@ -55,12 +55,7 @@ export function folderRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (!selector) throw badRequest('Say what to remove: q, ids or folderPath');
       if (!params.bool('async')) return ctx.folders.remove(selector);
       // One transaction, so it is not cancelable: its counts appear when it is done.
-      const work = async (progress: ProcessProgress) => {
-        const { processedCount, errorCount } = await ctx.folders.remove(selector);
-        progress.total(processedCount + errorCount);
-        for (let i = 0; i < processedCount; i++) progress.processed();
-        for (let i = 0; i < errorCount; i++) progress.failed();
-      };
+      const work = async (progress: ProcessProgress) => reportCounts(progress, await ctx.folders.remove(selector));
       return { processId: ctx.processes.start(principalOf(request).user.username, 0, work, { cancelable: false }) };
     },
   });
