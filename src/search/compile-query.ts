@@ -149,7 +149,7 @@ type Range = Extract<QueryNode, { kind: 'range' }>;
 
 function leafLookup(node: Term | Range, dialect: DialectName): Lookup {
   if (node.kind === 'range') return rangeLookup(node);
-  return node.field === null ? fullTextLookup(node, dialect) : fieldLookup(node as Term & { field: string });
+  return node.field === null ? fullTextLookup(node, dialect) : fieldLookup(node as Term & { field: string }, dialect);
 }
 
 /** `*` → `%`, `?` → `_`, everything else literal (LIKE's own metacharacters escaped). */
@@ -159,10 +159,13 @@ export function likePattern(value: string, keepCase = false): string {
 
 const values = (where: Condition): Lookup => ({ kind: 'values', where });
 
-function fieldLookup(term: Term & { field: string }): Lookup {
+function fieldLookup(term: Term & { field: string }, dialect: DialectName): Lookup {
   const value = term.value.toLowerCase();
   if (term.field === 'id') {
-    return { kind: 'assets', condition: term.pattern ? sql`a.id LIKE ${likePattern(term.value, true)} ESCAPE '\\'` : sql`a.id = ${term.value}` };
+    if (!term.pattern) return { kind: 'assets', condition: sql`a.id = ${term.value}` };
+    // Ids are case-sensitive. SQLite's LIKE ignores ASCII case, its GLOB does not (`[` and `]` taken literally).
+    if (dialect === 'sqlite') return { kind: 'assets', condition: sql`a.id GLOB ${term.value.replace(/[[\]]/g, (c) => `[${c}]`)}` };
+    return { kind: 'assets', condition: sql`a.id LIKE ${likePattern(term.value, true)} ESCAPE '\\'` };
   }
   const field = sql`v.field = ${term.field}`;
   if (term.pattern) return values(sql`${field} AND v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);

@@ -97,6 +97,16 @@ await forEachDialect((dialect) => {
     assert.deepEqual(await ids('id-desc'), [...idsAscending].reverse());
   });
 
+  it('matches id wildcards with the case they are written in, as ids are case-sensitive', async () => {
+    const asset = library.find((a) => /[a-zA-Z]/.test(a.id.slice(0, 6)))!;
+    const prefix = asset.id.slice(0, 6);
+    const swapped = [...prefix].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+    const found = async (q: string) => (await search({ q, num: '1000' })).body.hits.map((hit) => hit.id);
+    assert.ok((await found(`id:${prefix}*`)).includes(asset.id));
+    assert.ok(!(await found(`id:${swapped}*`)).includes(asset.id), `id:${swapped}* must not find ${asset.id}`);
+    assert.deepEqual(await found(`id:${asset.id.slice(0, -1)}?`), [asset.id]);
+  });
+
   it('computes facets with selections, and a field\'s own selection does not narrow its counts', async () => {
     const { body } = await search({ q: '*:*', num: '1000', facets: 'tags,status', 'facet.status.selection': 'Final,Draft' });
     const selectedStatus = library.filter((a) => a.status === 'Final' || a.status === 'Draft');
