@@ -75,12 +75,7 @@ export class FolderStore {
 
   /** Gives a folder and everything below it the spelling `target`, which differs from `source` in case only. */
   async respellTree(source: string, target: string): Promise<void> {
-    const key = source.toLowerCase();
-    const rows = await this.db
-      .selectFrom('folders')
-      .select(['id', 'path'])
-      .where(sql<boolean>`(path_key = ${key} OR ${below('path_key', source)})`)
-      .execute();
+    const rows = await this.db.selectFrom('folders').select(['id', 'path']).where(folderAndBelow(source)).execute();
     for (const row of rows) {
       const path = target + row.path.slice(source.length);
       const slash = path.lastIndexOf('/');
@@ -93,11 +88,7 @@ export class FolderStore {
   }
 
   async deleteFolderTree(folderPath: string): Promise<void> {
-    const key = folderPath.toLowerCase();
-    await this.db
-      .deleteFrom('folders')
-      .where(sql<boolean>`(path_key = ${key} OR ${below('path_key', folderPath)})`)
-      .execute();
+    await this.db.deleteFrom('folders').where(folderAndBelow(folderPath)).execute();
   }
 }
 
@@ -110,6 +101,11 @@ export class FolderStore {
 /** Rows whose key column (a path key) lies below `folderPath`, at any depth. */
 function below(column: 'path_key' | 'asset_path_key', folderPath: string) {
   return sql<boolean>`${sql.ref(column)} LIKE ${`${escapeLike(prefixOf(folderPath))}%`} ESCAPE '\\'`;
+}
+
+/** The folder rows of `folderPath` and of every folder below it. */
+function folderAndBelow(folderPath: string) {
+  return sql<boolean>`(path_key = ${folderPath.toLowerCase()} OR ${below('path_key', folderPath)})`;
 }
 
 /** Rows whose key column lies directly in `folderPath`. */

@@ -22,12 +22,10 @@ const DAY_MS = 86_400_000;
 export function resolveQueryDate(text: string, now: number): DateSpan | undefined {
   const math = /^NOW((?:[+-]\d{1,6}[A-Z]+|\/[A-Z]+)*)$/i.exec(text.trim());
   // A year or a month alone, as Elasticsearch's date format reads them before epoch milliseconds: `created:2021`.
-  const partial = /^(\d{4})(?:-(\d{2}))?$/.exec(text.trim());
-  if (partial && (partial[2] === undefined || (Number(partial[2]) >= 1 && Number(partial[2]) <= 12))) {
-    const [year, month] = [Number(partial[1]), partial[2] === undefined ? undefined : Number(partial[2]) - 1];
-    return month === undefined
-      ? { start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1) }
-      : { start: Date.UTC(year, month, 1), end: Date.UTC(year, month + 1, 1) };
+  const partial = /^(\d{4})(?:-(0[1-9]|1[0-2]))?$/.exec(text.trim());
+  if (partial) {
+    const [year, first, months] = [Number(partial[1]), partial[2] === undefined ? 0 : Number(partial[2]) - 1, partial[2] === undefined ? 12 : 1];
+    return { start: Date.UTC(year, first, 1), end: Date.UTC(year, first + months, 1) };
   }
   if (!math) {
     const start = parseDate(text);

@@ -1,5 +1,5 @@
 import type { Asset } from '../assets/asset-store.js';
-import { fieldDefinition, STANDARD_FIELDS } from '../assets/fields.js';
+import { type FieldDefinition, fieldDefinition, STANDARD_FIELDS } from '../assets/fields.js';
 import { folderChain } from '../assets/paths.js';
 import { assetFields } from '../assets/asset-fields.js';
 
@@ -19,12 +19,12 @@ export function isTokenized(field: string): boolean {
   return TOKENIZED_FIELDS.has(field) || fieldDefinition(field)?.group === 'custom';
 }
 /** Whether a text field's values are in the full text that bare words search: editorial and tokenized fields, and tags. */
-export function isFullText(field: string): boolean {
-  return isTokenized(field) || field === 'tags' || fieldDefinition(field)?.group === 'editorial';
+function isFullText(definition: FieldDefinition): boolean {
+  return isTokenized(definition.name) || definition.name === 'tags' || definition.group === 'editorial';
 }
 
 /** The standard fields whose text is in the full text (custom fields are too). */
-export const FULL_TEXT_FIELDS: readonly string[] = STANDARD_FIELDS.filter((definition) => definition.type === 'text' && isFullText(definition.name)).map(
+export const FULL_TEXT_FIELDS: readonly string[] = STANDARD_FIELDS.filter((definition) => definition.type === 'text' && isFullText(definition)).map(
   (definition) => definition.name,
 );
 
@@ -50,7 +50,8 @@ export function indexEntries(asset: Asset): { values: IndexValue[]; text: string
       continue;
     }
     const tokenized = isTokenized(field);
-    const fullText = isFullText(field);
+    // The definition in hand, not looked up again: this runs for every field of every asset written.
+    const fullText = isFullText(definition);
     for (const item of Array.isArray(value) ? value : [String(value)]) {
       const bounded = item.slice(0, MAX_INDEXED_TEXT);
       values.push({ field, key: bounded.toLowerCase(), text: bounded, num: null, isToken: false });
