@@ -257,10 +257,11 @@ export class SearchService {
         const column = SORT_COLUMNS[entry.field];
         if (column) return sql`${sql.raw(column)} ${direction}`;
         const definition = searchableField(entry.field)!;
-        const value = definition.type === 'text' ? sql`v.value_key` : sql`v.value_num`;
+        // On SQLite, MIN(column) lures the planner into walking the field's value index for every asset (20,000
+        // assets sorted by rating: 21 s); the unary + makes it seek the asset's own rows instead (87 ms).
+        const value = sql.raw(`${this.database.dialect === 'sqlite' ? '+' : ''}v.${definition.type === 'text' ? 'value_key' : 'value_num'}`);
         // Assets without the field sort last either way.
-        const sub = sql`(SELECT MIN(${value}) FROM asset_values v WHERE v.asset_id = a.id AND v.field = ${entry.field} AND v.is_token = 0)`;
-        return sql`CASE WHEN ${sub} IS NULL THEN 1 ELSE 0 END, ${sub} ${direction}`;
+        return sql`(SELECT MIN(${value}) FROM asset_values v WHERE v.asset_id = a.id AND v.field = ${entry.field} AND v.is_token = 0) ${direction} NULLS LAST`;
       });
     // Relevance is approximated by recency; the id makes paging stable.
     if (terms.length === 0) terms.push(sql`a.created_at DESC`);
