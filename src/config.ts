@@ -39,6 +39,8 @@ export interface Config {
   toolTimeoutSeconds: number;
   /** Background jobs (renditions) run at once in this process. */
   workerConcurrency: number;
+  /** SQLite: threads that run searches off the event loop (0: on it). */
+  searchThreads: number;
   /** How long a worker holds a job; if it dies, another worker takes the job over after this. */
   jobLeaseSeconds: number;
   /** Seconds before a failed job's first retry; each later retry waits longer. */
@@ -117,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestSecretMinutes: parseInteger(read('DAMSON_REQUEST_SECRET_MINUTES'), 'DAMSON_REQUEST_SECRET_MINUTES', 30, 1, 7 * 24 * 60, problems),
     toolTimeoutSeconds: parseInteger(read('DAMSON_TOOL_TIMEOUT_SECONDS'), 'DAMSON_TOOL_TIMEOUT_SECONDS', 120, 1, 24 * 3600, problems),
     workerConcurrency: parseInteger(read('DAMSON_WORKER_CONCURRENCY'), 'DAMSON_WORKER_CONCURRENCY', 2, 0, 64, problems),
+    searchThreads: parseInteger(read('DAMSON_SEARCH_THREADS'), 'DAMSON_SEARCH_THREADS', 2, 0, 64, problems),
     jobLeaseSeconds: parseInteger(read('DAMSON_JOB_LEASE_SECONDS'), 'DAMSON_JOB_LEASE_SECONDS', 600, 1, 24 * 3600, problems),
     jobRetrySeconds: parseInteger(read('DAMSON_JOB_RETRY_SECONDS'), 'DAMSON_JOB_RETRY_SECONDS', 2, 1, 3600, problems),
     maxSessionsPerUser: parseInteger(read('DAMSON_MAX_SESSIONS_PER_USER'), 'DAMSON_MAX_SESSIONS_PER_USER', 0, 0, 10_000, problems),

@@ -25,6 +25,8 @@ import { EmbeddedMetadataReader } from './media/embedded-metadata.js';
 import { ProcessService } from './processes/process-service.js';
 import { RENDER_JOB, RenditionService } from './renditions/rendition-service.js';
 import { SearchService } from './search/search-service.js';
+import { localSearcher, type Searcher } from './http/search-answer.js';
+import { SearchThreads } from './http/search-threads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { S3BlobStore } from './storage/s3-blob-store.js';
@@ -79,6 +81,8 @@ export interface AssetRuntime {
   renditions: RenditionService;
   signer: UrlSigner;
   search: SearchService;
+  /** Answers `/services/search`. */
+  searcher: Searcher;
   folders: FolderService;
   bulk: BulkService;
   processes: ProcessService;
@@ -134,10 +138,15 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
   const jobs = createJobQueue(database, config, clock, handlers, log);
   await jobs.init();
   const assets = new AssetService(database, clock, (path) => embedded.read(path), jobs);
-  const signer = await UrlSigner.load(database.db, clock, config.requestSecretMinutes * 60_000);
+  const requestSecretMs = config.requestSecretMinutes * 60_000;
+  const signer = await UrlSigner.load(database.db, clock, requestSecretMs);
   const reindexed = await assets.reindexMissing();
   if (reindexed > 0) log.info({ reindexed }, 'indexed assets written before the search index existed');
   const search = new SearchService(database, clock);
+  // Searches of the API run off the event loop on SQLite; the services' own lookups (bulk, move, copy) stay on
+  // the main connection, where they see the transaction they are part of.
+  const searchThreads =
+    database.dialect === 'sqlite' && database.file && config.searchThreads > 0 ? new SearchThreads({ file: database.file, requestSecretMs }, config.searchThreads, clock) : undefined;
   const processes = new ProcessService(clock);
   return {
     assets,
@@ -146,6 +155,7 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
     renditions,
     signer,
     search,
+    searcher: searchThreads ?? localSearcher(search, signer),
     folders: new FolderService(database, search, clock),
     bulk: new BulkService(assets, search, processes),
     processes,
@@ -154,6 +164,7 @@ export async function createAssetRuntime(database: DatabaseHandle, config: Confi
     async close() {
       await jobs.stop();
       await embedded.close();
+      await searchThreads?.close();
     },
   };
 }

@@ -17,11 +17,11 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { type Asset, AssetStore } from '../../src/assets/asset-store.js';
 import type { DialectName } from '../../src/db/database.js';
+import { startThread } from '../../src/lib/threads.js';
 import { writeSearchIndex } from '../../src/search/search-index-store.js';
 import type { RecordingDatabase } from './recording-db.js';
 import type { GenerateWorkerAnswer, GenerateWorkerData } from './search-generate-worker.js';
@@ -237,12 +237,7 @@ function mergeInserts(queries: readonly Statement[]): Array<{ sql: string; param
   return [...merged, ...others];
 }
 
-const GENERATE_WORKER = pathToFileURL(join(import.meta.dirname, 'search-generate-worker.ts')).href;
-/**
- * Node 20 does not hand the main thread's `--import tsx` hooks to worker threads, so the worker registers tsx
- * itself before importing the TypeScript module.
- */
-const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(GENERATE_WORKER)}); })`;
+const GENERATE_WORKER = pathToFileURL(join(import.meta.dirname, 'search-generate-worker.ts'));
 
 /**
  * Generates `count` assets of the catalogue with `seed` and writes them through `writer`: a worker thread makes
@@ -256,8 +251,7 @@ export async function generateCatalogue(options: {
   writer: AssetWriter;
   onBatch?: (written: number) => void;
 }): Promise<Map<string, number>> {
-  const worker = new Worker(WORKER_BOOTSTRAP, {
-    eval: true,
+  const worker = startThread(GENERATE_WORKER, {
     execArgv: [],
     workerData: { seed: options.seed, count: options.count, batchSize: options.batchSize, dialect: options.dialect } satisfies GenerateWorkerData,
   });

@@ -24,6 +24,11 @@ export class UrlSigner {
       .values({ key: SIGNING_KEY_SETTING, value: randomBytes(32).toString('hex') })
       .onConflict((oc) => oc.column('key').doNothing())
       .execute();
+    return UrlSigner.read(db, clock, ttlMs);
+  }
+
+  /** The key `load` made, on a read-only connection (search threads). */
+  static async read(db: Kysely<Database>, clock: Clock, ttlMs: number): Promise<UrlSigner> {
     const row = await db.selectFrom('settings').select('value').where('key', '=', SIGNING_KEY_SETTING).executeTakeFirstOrThrow();
     return new UrlSigner(Buffer.from(row.value, 'hex'), clock, ttlMs);
   }

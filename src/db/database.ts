@@ -13,6 +13,8 @@ export interface DatabaseHandle {
   dialect: DialectName;
   /** PostgreSQL: the schema Damson's tables are in (the connection's current schema). */
   schema?: string;
+  /** SQLite: the database file, which other connections (search threads) may open. */
+  file?: string;
   /**
    * Runs a compiled read outside Kysely's query machinery: for the few lookups made on every request (see
    * prepareRead). It sees committed data only, never another request's transaction in progress. Its rows may be
@@ -69,11 +71,31 @@ function openSqlite(dataDir: string): DatabaseHandle {
   return {
     db,
     dialect: 'sqlite',
+    file,
     readCommitted: async (query) => reader.read(query),
     close: async () => {
       reader.close();
       await db.destroy();
     },
+  };
+}
+
+/**
+ * A read-only connection to an SQLite database file that Damson's main connection has already migrated, for
+ * reads made off the main thread (search threads). Its statements see committed data only.
+ */
+export function openSqliteReader(file: string): DatabaseHandle {
+  const sqlite = new SQLite(file, { fileMustExist: true });
+  sqlite.pragma('query_only = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    file,
+    readCommitted: async (query) => (await db.executeQuery(query)).rows,
+    close: () => db.destroy(),
   };
 }
 

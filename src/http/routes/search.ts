@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../lib/errors.js';
-import { highlightedText } from '../../search/highlight.js';
-import { parseSort, type SearchRequest, type SearchResult, type SortField } from '../../search/search-service.js';
+import { parseSort, type SearchRequest, type SortField } from '../../search/search-service.js';
 import type { AppContext } from '../context.js';
-import { parseMetadataToReturn, toHit } from '../hits.js';
+import { parseMetadataToReturn } from '../hits.js';
 import { type Params, readParams } from '../params.js';
 import { addServiceRoute } from '../route.js';
 import { hitBaseUrl } from '../urls.js';
@@ -20,33 +19,12 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
       const json = jsonSearch(request);
       const search = json ?? fromParams(params);
       const sign = params.bool('appendRequestSecret');
-      const baseUrl = hitBaseUrl(request, ctx.config, sign);
-      const result = await ctx.search.search(search.request);
-      const highlighting = params.bool('returnHighlightedText', true);
-      const hitOptions = { baseUrl, metadataToReturn: search.metadataToReturn, ...(sign ? { signer: ctx.signer } : {}) };
-      const hits = result.assets.map((asset) => {
-        const hit = toHit(asset, hitOptions);
-        const highlight = highlighting ? highlightedText(asset, result.words) : undefined;
-        if (highlight !== undefined) hit.highlightedText = highlight;
-        return hit;
-      });
+      const shape = { baseUrl: hitBaseUrl(request, ctx.config, sign), metadataToReturn: search.metadataToReturn, highlighting: params.bool('returnHighlightedText', true), sign };
+      const answer = await ctx.searcher.answer(search.request, shape);
       reply.type('application/json; charset=utf-8');
-      return encodeAnswer({ firstResult: search.request.start, maxResultHits: search.request.num, totalHits: result.totalHits }, hits, result.facets);
+      return answer;
     },
   });
-}
-
-/**
- * The search answer (protocol §3.3) as UTF-8 bytes, each hit serialised on its own. As one string, a page is
- * two-byte text in V8 as soon as one hit holds a character beyond Latin-1 (an ellipsis in a highlight, a curly
- * quote), and serialising and encoding two-byte text costs about twice as much; hit by hit, only that hit pays.
- * Encoded here rather than by Fastify, which measures a string's UTF-8 length and then encodes it again.
- */
-function encodeAnswer(head: { firstResult: number; maxResultHits: number; totalHits: number }, hits: readonly object[], facets: SearchResult['facets']): Buffer {
-  const parts = [Buffer.from(`${JSON.stringify(head).slice(0, -1)},"hits":[`)];
-  hits.forEach((hit, index) => parts.push(Buffer.from(index === 0 ? JSON.stringify(hit) : `,${JSON.stringify(hit)}`)));
-  parts.push(Buffer.from(`],"facets":${JSON.stringify(facets)}}`));
-  return Buffer.concat(parts);
 }
 
 function fromParams(params: Params): { request: SearchRequest; metadataToReturn: readonly string[] | undefined } {
