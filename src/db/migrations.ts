@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { postgresTextContent } from '../search/search-index-store.js';
+import { words } from '../search/index-entries.js';
+import { fullTextContent } from '../search/search-index-store.js';
 import type { DialectName } from './database.js';
 
 /**
@@ -197,20 +198,65 @@ const migrationsFor = (dialect: DialectName): Record<string, Migration> => ({
   '0007_postgres_text_as_words': {
     async up(db: Kysely<unknown>) {
       if (dialect !== 'postgres') return;
-      // The full text is now written as Damson's words (see postgresTextContent); existing rows are rewritten so.
+      // The full text is now written as Damson's words (see fullTextContent); existing rows are rewritten so.
       let after = '';
       for (;;) {
         const { rows } = await sql<{ asset_id: string; content: string }>`
           SELECT asset_id, content FROM asset_text WHERE asset_id > ${after} ORDER BY asset_id LIMIT 1000`.execute(db);
         if (rows.length === 0) break;
-        const updates = rows.map((row) => sql`(${row.asset_id}, ${postgresTextContent(row.content)})`);
+        const updates = rows.map((row) => sql`(${row.asset_id}, ${fullTextContent(row.content)})`);
         await sql`UPDATE asset_text SET content = v.content FROM (VALUES ${sql.join(updates)}) AS v(asset_id, content)
           WHERE asset_text.asset_id = v.asset_id`.execute(db);
         after = rows[rows.length - 1]!.asset_id;
       }
     },
   },
+  '0008_words_keep_letter_marks': {
+    async up(db: Kysely<unknown>) {
+      // Words now keep the marks that are letters in their script (Devanagari's vowel signs, Thai's), where they
+      // dropped every mark (see words). Assets whose words change lose their index rows, and the start reindexes
+      // them through the usual write path (AssetService.reindexMissing). SQLite's full text becomes Damson's words
+      // too, with a tokenizer that keeps marks inside words: its own split Hindi words and kept Greek accents.
+      const changed: string[] = [];
+      if (dialect === 'sqlite') {
+        await sql`CREATE VIRTUAL TABLE asset_text_words USING fts5(content, tokenize = "unicode61 remove_diacritics 0 categories 'L* N* Co M*'")`.execute(db);
+        for (let after = -1; ; ) {
+          const { rows } = await sql<{ rowid: number; id: string | null; content: string }>`
+            SELECT t.rowid, a.id, t.content FROM asset_text t LEFT JOIN assets a ON a.rowid = t.rowid WHERE t.rowid > ${after} ORDER BY t.rowid LIMIT 2000`.execute(db);
+          if (rows.length === 0) break;
+          for (const row of rows) if (row.id !== null && wordsChanged(row.content)) changed.push(row.id);
+          await sql`INSERT INTO asset_text_words (rowid, content) VALUES ${sql.join(rows.map((row) => sql`(${row.rowid}, ${fullTextContent(row.content)})`))}`.execute(db);
+          after = rows[rows.length - 1]!.rowid;
+        }
+        await sql`DROP TABLE asset_text`.execute(db);
+        await sql`ALTER TABLE asset_text_words RENAME TO asset_text`.execute(db);
+      } else {
+        // The full text holds folded words already; the whole values are still there to look at.
+        for (let after = ''; ; ) {
+          const { rows } = await sql<{ asset_id: string; value_text: string }>`
+            SELECT asset_id, value_text FROM asset_values WHERE asset_id > ${after} AND is_token = 0 AND value_text ~ '[^[:ascii:]]'
+            ORDER BY asset_id LIMIT 5000`.execute(db);
+          if (rows.length === 0) break;
+          for (const row of rows) if (wordsChanged(row.value_text) && changed[changed.length - 1] !== row.asset_id) changed.push(row.asset_id);
+          after = rows[rows.length - 1]!.asset_id;
+        }
+      }
+      for (let start = 0; start < changed.length; start += 500) {
+        const ids = changed.slice(start, start + 500);
+        await sql`DELETE FROM asset_values WHERE asset_id IN (${sql.join(ids)})`.execute(db);
+        if (dialect === 'sqlite') await sql`DELETE FROM asset_text WHERE rowid IN (SELECT rowid FROM assets WHERE id IN (${sql.join(ids)}))`.execute(db);
+        else await sql`DELETE FROM asset_text WHERE asset_id IN (${sql.join(ids)})`.execute(db);
+      }
+    },
+  },
 });
+
+/** Whether a text's words differ from those the index was written with before migration 0008 (every mark dropped). */
+function wordsChanged(text: string): boolean {
+  if (/^[\x00-\x7f]*$/.test(text)) return false;
+  const before = text.toLowerCase().normalize('NFKD').replace(/\p{M}/gu, '').match(/[\p{L}\p{N}]+/gu) ?? [];
+  return before.join(' ') !== words(text).join(' ');
+}
 
 
 /**

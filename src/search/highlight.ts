@@ -1,5 +1,5 @@
 import type { Asset } from '../assets/asset-store.js';
-import { words } from './index-entries.js';
+import { WORD, words } from './index-entries.js';
 import type { QueryNode } from './query.js';
 
 const SNIPPET_LENGTH = 160;
@@ -48,7 +48,7 @@ export function highlightedText(asset: Asset, queryWords: readonly string[]): st
     if (raw === undefined) continue;
     const text = Array.isArray(raw) ? raw.join(', ') : String(raw);
     if (!mayHold(text, queryWords)) continue;
-    const matches = [...text.matchAll(/[\p{L}\p{N}]+/gu)].filter((match) => wanted.has(foldWord(match[0])));
+    const matches = [...text.matchAll(WORD)].filter((match) => wanted.has(foldWord(match[0])));
     if (matches.length === 0) continue;
     const first = matches[0]!.index;
     let start = Math.max(0, first - SNIPPET_LENGTH / 4);

@@ -32,9 +32,21 @@ const MAX_INDEXED_TEXT = 4096;
 /** Fields that change outside an asset write (rendition progress); not searchable, so never stale. */
 const UNINDEXED_FIELDS = new Set(['previewState', 'thumbnailState', 'previewETag']);
 
-/** Lower-cased words of a text, the unit of full-text and tokenized-field matching. */
+/** A word: a letter or digit, then letters, digits and combining marks (Indic vowel signs, accents written apart). */
+export const WORD = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;
+const ASCII_WORD = /[a-z0-9]+/g;
+const ASCII = /^[\x00-\x7f]*$/;
+/**
+ * Marks that searching ignores, as accents: those on Latin, Greek and Cyrillic letters (`café` is `cafe`), and
+ * the vowel points of Arabic and Hebrew, which most text leaves out. In other scripts marks are letters of the
+ * word: Devanagari's vowel signs tell किताब (book) from कतब.
+ */
+const IGNORED_MARKS = /(?<=[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Arabic}\p{Script=Hebrew}]\p{M}*)\p{M}/gu;
+
+/** Lower-cased, folded words of a text: the unit of full-text and tokenized-field matching, on both stores. */
 export function words(text: string): string[] {
-  return text.toLowerCase().normalize('NFKD').replace(/\p{M}/gu, '').match(/[\p{L}\p{N}]+/gu) ?? [];
+  if (ASCII.test(text)) return text.toLowerCase().match(ASCII_WORD) ?? [];
+  return text.toLowerCase().normalize('NFKD').replace(IGNORED_MARKS, '').normalize('NFC').match(WORD) ?? [];
 }
 
 /** Every row the search index holds for an asset, and its full text. */

@@ -5,11 +5,12 @@ import type { Asset } from '../assets/asset-store.js';
 import { type IndexValue, indexEntries, words } from './index-entries.js';
 
 /**
- * The full text as PostgreSQL's tsvector gets it: Damson's own words, folded and split as everywhere else. Its
- * `simple` parser would keep accents (`café` never matched `cafe`), keep `forest-001.jpg` and e-mail addresses as
- * one word, and so answer differently from SQLite's FTS5, whose tokenizer folds and splits like `words`.
+ * The full text as both stores get it: Damson's own words, folded and split as everywhere else, so that SQLite's
+ * FTS5 and PostgreSQL's tsvector only split at spaces. Their own tokenizers differ from each other and from the
+ * words of tokenized fields: PostgreSQL's keeps accents and `forest-001.jpg` whole, FTS5's splits Devanagari
+ * words at their vowel signs and keeps the accents of Greek.
  */
-export function postgresTextContent(text: string): string {
+export function fullTextContent(text: string): string {
   return words(text).join(' ');
 }
 
@@ -37,11 +38,11 @@ export class SearchIndexStore {
         )
         .execute();
     }
+    const content = fullTextContent(text);
     if (this.dialect === 'sqlite') {
       await sql`DELETE FROM asset_text WHERE rowid = (SELECT rowid FROM assets WHERE id = ${assetId})`.execute(this.db);
-      await sql`INSERT INTO asset_text (rowid, content) SELECT rowid, ${text} FROM assets WHERE id = ${assetId}`.execute(this.db);
+      await sql`INSERT INTO asset_text (rowid, content) SELECT rowid, ${content} FROM assets WHERE id = ${assetId}`.execute(this.db);
     } else {
-      const content = postgresTextContent(text);
       await sql`INSERT INTO asset_text (asset_id, content) VALUES (${assetId}, ${content})
         ON CONFLICT (asset_id) DO UPDATE SET content = EXCLUDED.content`.execute(this.db);
     }
