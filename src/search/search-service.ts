@@ -78,7 +78,19 @@ const COST = {
   textProbe: 40,
   /** Probe: seek one asset's rows of a range's field. */
   rangeProbe: 6,
+  /** Collect, sorted on a field's value: find the hit's value (a seek) and sort it. */
+  collectHitByField: 10,
+  /** Field walk: read the next row of the field's index and its asset. */
+  fieldWalkRow: 3,
 };
+
+/** The field of a sort on one number or date field of the metadata (which has one index row per asset), if it is one. */
+function singleValueSort(sort: SortField[]): SortField | undefined {
+  const keys = sort.filter((entry) => entry.field !== 'relevance');
+  const [only] = keys;
+  if (keys.length !== 1 || SORT_COLUMNS[only!.field]) return undefined;
+  return searchableField(only!.field)?.type === 'text' ? undefined : only;
+}
 
 /**
  * Whether a page's hits are sorted in the (id, created_at) index (SearchStore.pageInUploadOrder): when they are
@@ -216,6 +228,19 @@ export class SearchService {
   ): Promise<Asset[]> {
     const wanted = Math.min(num, hits - start);
     if (wanted <= 0) return [];
+    const byField = singleValueSort(sort);
+    if (byField) {
+      // Sorted on a number or date: walk the field's index in order (expected rows read: one hit in every
+      // library ÷ hits), or find each hit's value and sort them all (1,000,000 assets by rating: 9.6 s).
+      const walkRows = ((start + num) * (await store.assetCountBound())) / hits;
+      const walk = this.options.pageForm ? this.options.pageForm === 'walk' : walkRows * COST.fieldWalkRow < hits * COST.collectHitByField;
+      if (walk) {
+        const page = await store.pageByFieldWalk(where('walk'), byField.field, byField.descending, num, start);
+        // Short: the page reaches the assets without the field, which the collecting plan puts after the others.
+        if (page.length === wanted) return page;
+      }
+      return store.page(where('collect'), orderBy, num, start);
+    }
     const first = sort.find((entry) => entry.field !== 'relevance') ?? { field: 'assetCreated', descending: true };
     const walkable = this.options.pageForm !== undefined || INDEXED_SORTS.has(first.field);
     const walked = walkable ? ((start + num) * (await store.assetCountBound())) / hits : Infinity;
@@ -250,6 +275,8 @@ export class SearchService {
   }
 
   private orderBy(sort: SortField[]): RawBuilder<unknown> {
+    // Ties of a sort on one number or date go by id in the same direction, as the field walk reads them.
+    const tieBreak = sql.raw(singleValueSort(sort)?.descending ? 'DESC' : 'ASC');
     const terms = sort
       .filter((entry) => entry.field !== 'relevance')
       .map((entry) => {
@@ -265,6 +292,6 @@ export class SearchService {
       });
     // Relevance is approximated by recency; the id makes paging stable.
     if (terms.length === 0) terms.push(sql`a.created_at DESC`);
-    return sql.join([...terms, sql`a.id ASC`]);
+    return sql.join([...terms, sql`a.id ${tieBreak}`]);
   }
 }

@@ -82,6 +82,23 @@ export class SearchStore {
   }
 
   /**
+   * A page sorted on one number or date field, read by walking the field's (field, value_num, asset_id) index in
+   * that order (SQLite): a number or date field has exactly one index row per asset that has it, and ties go by
+   * asset id in the same direction, so the page is the first rows of the walk that are hits. Assets without the
+   * field come after all of them, so a page that does not fill here is not the whole answer.
+   */
+  async pageByFieldWalk(where: Condition, field: string, descending: boolean, limit: number, offset: number): Promise<Asset[]> {
+    if (limit <= 0) return [];
+    const direction = sql.raw(descending ? 'DESC' : 'ASC');
+    // CROSS JOIN keeps SQLite on the field's rows first, in index order.
+    const { rows } = await sql<Parameters<typeof toAsset>[0]>`
+      SELECT a.* FROM asset_values v CROSS JOIN assets a ON a.id = v.asset_id
+      WHERE v.field = ${field} AND v.value_num IS NOT NULL AND ${where}
+      ORDER BY v.value_num ${direction}, v.asset_id ${direction} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
+    return rows.map(toAsset);
+  }
+
+  /**
    * A page in upload order whose rows are read last: the hits are sorted on the (id, created_at) index, not on
    * their rows (rows are large and scattered over the file, the index is small and stays cached), and only the
    * page's own rows are read. `orderBy` must use no other column than those two. For hits found by asset id:

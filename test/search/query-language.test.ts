@@ -186,7 +186,7 @@ await forEachDialect((dialect) => {
     const differences: string[] = [];
     const selected: Record<string, string[]> = { status: ['Final', 'Draft'] };
     for (const [query] of CASES) {
-      for (const sort of [undefined, 'name-desc', 'rating,name']) {
+      for (const sort of [undefined, 'name-desc', 'rating,name', 'rating', 'created-asc']) {
         for (const [start, num, selections] of [[0, 1000, {}], [0, 1000, selected], [7, 5, {}], [290, 20, selected]] as const) {
           const request = { query, start, num, sort: parseSort(sort), facets: [], selections };
           const [collected, ...others] = await Promise.all(plans.map(async (plan) => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
+import { parseSort, SearchService } from '../../src/search/search-service.js';
 import { forEachDialect, serverWithSession } from '../helpers/server.js';
 import { type SeedAsset, seedLibrary } from './seed-library.js';
 
@@ -188,5 +189,34 @@ await forEachDialect((dialect) => {
   it('requires a login, and POST a CSRF token', async () => {
     assert.equal((await suite.server.app.inject({ method: 'GET', url: '/services/search?q=*:*' })).statusCode, 401);
     assert.equal((await suite.server.app.inject({ method: 'POST', url: '/services/search?q=*:*', headers: suite.session.cookieOnly })).statusCode, 403);
+  });
+
+  // Last: it adds assets to the library.
+  it('sorts on a number page by page, walking its index or collecting the hits alike, with assets lacking it last', async () => {
+    for (const name of ['unrated-1.jpg', 'unrated-2.jpg', 'unrated-3.jpg']) {
+      const response = await suite.server.app.inject({
+        method: 'POST',
+        url: '/services/create',
+        headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ folderPath: '/Photos/2021', name, description: 'A harbour at noon' }).toString(),
+      });
+      assert.equal(response.statusCode, 200, response.body);
+    }
+    const plans = (['collect', 'walk'] as const).map((pageForm) => new SearchService(suite.server.app.damson.database, suite.server.clock, { pageForm }));
+    for (const query of ['*:*', 'harbour', 'folderPath:"/Photos/2021"']) {
+      for (const sort of ['rating', 'rating-asc', 'created-asc']) {
+        const all = (await plans[0]!.search({ query, start: 0, num: 1000, sort: parseSort(sort), facets: [], selections: {} })).assets;
+        const values = all.map((asset) => (sort.startsWith('rating') ? asset.metadata.rating : asset.metadata.created) as number | undefined);
+        const rated = values.filter((value) => value !== undefined);
+        assert.deepEqual(rated, [...rated].sort((a, b) => (sort === 'rating' ? b - a : a - b)), `${query} ${sort}`);
+        assert.ok(values.slice(rated.length).every((value) => value === undefined), 'assets without the field come last');
+        for (const [start, num] of [[0, 7], [7, 7], [rated.length - 2, 5], [all.length - 1, 5]]) {
+          const pages = await Promise.all(plans.map(async (plan) => (await plan.search({ query, start: start!, num: num!, sort: parseSort(sort), facets: [], selections: {} })).assets.map((asset) => asset.id)));
+          assert.deepEqual(pages[1], pages[0], `${query} sort=${sort} start=${start}`);
+          assert.deepEqual(pages[0], all.slice(start, start! + num!).map((asset) => asset.id));
+        }
+      }
+    }
+    assert.equal((await search({ q: 'harbour', num: '1000', sort: 'rating' })).body.hits.slice(-3).every((hit) => hit.metadata.rating === undefined), true);
   });
 });
