@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { type CompiledQuery, Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import { type CompiledQuery, type DialectAdapter, Kysely, PostgresDialect, SqliteAdapter, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
@@ -61,12 +61,30 @@ export function configureSqlite(sqlite: SQLite.Database): void {
   sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
 }
 
+/**
+ * SQLite runs schema changes in transactions, but Kysely's adapter says it does not, and so its migrator ran them
+ * without one: a start killed during a migration (0008 takes 81 s at 1,000,000 assets) left it half done, and
+ * every later start failed on what it had created. With this adapter all pending migrations and their
+ * bookkeeping commit together, or not at all.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class MigratingSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
 function openSqlite(dataDir: string): DatabaseHandle {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'damson.sqlite');
   const sqlite = new SQLite(file);
   configureSqlite(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new MigratingSqliteDialect({ database: withStatementCache(sqlite) }) });
   const reader = openCommittedReader(file);
   return {
     db,
