@@ -5,7 +5,8 @@ import { toHit } from './hits.js';
 
 /** What answers `/services/search`: in the server's thread (PostgreSQL), or on search threads (SQLite). */
 export interface Searcher {
-  answer(request: SearchRequest, shape: AnswerShape): Promise<Buffer>;
+  /** `cancelled`: the client has gone, and a search that has not started yet need not run. */
+  answer(request: SearchRequest, shape: AnswerShape, cancelled?: AbortSignal): Promise<Buffer>;
 }
 
 /** Searches in the server's own thread: on PostgreSQL, whose driver never blocks it (or DAMSON_SEARCH_THREADS=0). */

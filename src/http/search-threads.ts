@@ -44,8 +44,9 @@ export class SearchThreads implements Searcher {
     private readonly clock: Clock,
   ) {}
 
-  async answer(request: SearchRequest, shape: AnswerShape): Promise<Buffer> {
-    const thread = await this.acquire();
+  /** `cancelled`: the client has gone; a search still waiting for a thread is then dropped, not run. */
+  async answer(request: SearchRequest, shape: AnswerShape, cancelled?: AbortSignal): Promise<Buffer> {
+    const thread = await this.acquire(cancelled);
     try {
       const answer = await thread.run({ id: ++this.nextId, request, shape, now: this.clock.now() });
       return Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
@@ -62,14 +63,25 @@ export class SearchThreads implements Searcher {
     await Promise.all(threads.map((thread) => thread.terminate()));
   }
 
-  private acquire(): Promise<SearchThread> {
+  private acquire(cancelled?: AbortSignal): Promise<SearchThread> {
     if (this.closed) return Promise.reject(shuttingDown());
+    if (cancelled?.aborted) return Promise.reject(clientGone());
     const thread = this.idle.pop() ?? (this.busy.size < this.size ? new SearchThread(this.data) : undefined);
     if (thread) {
       this.busy.add(thread);
       return Promise.resolve(thread);
     }
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.waiting.push(waiter);
+      // A search typed over or clicked away from must not keep the next one waiting behind it.
+      cancelled?.addEventListener('abort', () => {
+        const index = this.waiting.indexOf(waiter);
+        if (index < 0) return;
+        this.waiting.splice(index, 1);
+        reject(clientGone());
+      });
+    });
   }
 
   /** Hands the thread to the next waiting search, or a new one if it died (its search has failed already). */
@@ -87,6 +99,8 @@ export class SearchThreads implements Searcher {
 }
 
 const shuttingDown = () => serviceUnavailable('The server is shutting down');
+/** Nobody reads this answer: the status is nginx's "client closed request", for the logs. */
+const clientGone = () => new DamsonError(499, 'The client closed the connection before its search ran');
 
 class SearchThread {
   private readonly worker: Worker;

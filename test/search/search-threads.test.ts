@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateCatalogue, openAssetWriter } from '../../bench/lib/search-writer.js';
 import { openDatabase } from '../../src/db/database.js';
+import { SearchThreads } from '../../src/http/search-threads.js';
 import { systemClock } from '../../src/lib/clock.js';
+import type { DamsonError } from '../../src/lib/errors.js';
 import { parseSort, SearchService } from '../../src/search/search-service.js';
 import { createUser, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
 
@@ -41,7 +44,9 @@ describe('search threads (SQLite)', () => {
     });
 
   it('answers other requests while a slow search runs', async () => {
-    // Once alone, to know how long it takes (and to start the threads).
+    // A quick search starts a thread; then the slow one once alone, on that thread, to know how long it takes.
+    assert.equal((await search({ q: 'summer' })).statusCode, 200);
+    await search(SLOW_SEARCH);
     let begin = performance.now();
     const alone = await search(SLOW_SEARCH);
     assert.equal(alone.statusCode, 200, alone.body);
@@ -54,7 +59,7 @@ describe('search threads (SQLite)', () => {
       return response;
     });
     // Well inside the search: on the server's own thread this timer could not even fire before the search ended.
-    await sleep(slowMs / 10);
+    await sleep(slowMs / 20);
     const health = await server.app.inject({ method: 'GET', url: '/healthz' });
     finished.push('healthz');
     assert.equal(health.statusCode, 200);
@@ -119,5 +124,27 @@ describe('search threads (SQLite)', () => {
     assert.equal(opened.statusCode, 404, opened.body);
     const tampered = await server.app.inject({ method: 'GET', url: url.pathname.replace('/thumbnail/', '/thumbnail/x') + url.search });
     assert.equal(tampered.statusCode, 401);
+  });
+
+  it('drops a search whose client has gone while it waits for a thread, and runs the next one', async () => {
+    const threads = new SearchThreads({ file: join(server.dataDir, 'damson.sqlite'), requestSecretMs: 60_000 }, 1, server.clock);
+    try {
+      const shape = { baseUrl: 'http://damson.test', metadataToReturn: undefined, highlighting: false, sign: false };
+      const request = (query: string, sort?: string, facets: string[] = []) => ({ query, start: 0, num: 10, sort: parseSort(sort), facets, selections: {} });
+      let slowDone = false;
+      const slow = threads.answer(request(SLOW_SEARCH.q, SLOW_SEARCH.sort, SLOW_SEARCH.facets.split(',')), shape).finally(() => {
+        slowDone = true;
+      });
+      const leaving = new AbortController();
+      const abandoned = threads.answer(request('summer'), shape, leaving.signal);
+      const next = threads.answer(request('summer'), shape);
+      leaving.abort();
+      await assert.rejects(abandoned, (error: DamsonError) => error.status === 499);
+      assert.equal(slowDone, false, 'dropped while the only thread was still busy');
+      assert.equal((JSON.parse((await next).toString('utf8')) as { totalHits: number }).totalHits > 0, true);
+      await slow;
+    } finally {
+      await threads.close();
+    }
   });
 });

@@ -102,8 +102,9 @@ export class Api {
     this.setToken(null);
   }
 
-  get<T>(service: string, params: Params = {}): Promise<T> {
-    return this.send<T>('GET', service, params, true);
+  /** `signal`: aborting it cancels the request (a search replaced by a newer one), which then rejects. */
+  get<T>(service: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+    return this.send<T>('GET', service, params, true, signal);
   }
 
   post<T>(service: string, params: Params = {}): Promise<T> {
@@ -141,7 +142,7 @@ export class Api {
     else sessionStorage.setItem(TOKEN_KEY, token);
   }
 
-  private async send<T>(method: 'GET' | 'POST', service: string, params: Params, retryAfterLogin: boolean): Promise<T> {
+  private async send<T>(method: 'GET' | 'POST', service: string, params: Params, retryAfterLogin: boolean, signal?: AbortSignal): Promise<T> {
     const form = new URLSearchParams();
     for (const [name, value] of Object.entries(params)) if (value !== undefined) form.append(name, String(value));
     const url = method === 'GET' && form.size > 0 ? `${BASE_PATH}${service}?${form}` : `${BASE_PATH}${service}`;
@@ -153,8 +154,10 @@ export class Api {
         cache: 'no-store',
         headers: { accept: 'application/json', ...(method === 'POST' && this.csrfToken ? { 'x-csrf-token': this.csrfToken } : {}) },
         ...(method === 'POST' ? { body: form } : {}),
+        ...(signal ? { signal } : {}),
       });
     } catch {
+      if (signal?.aborted) throw new ApiError(0, 'Cancelled');
       throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.');
     }
     const body = (await response.json().catch(() => null)) as (T & { errorcode?: number; message?: string }) | null;
@@ -162,7 +165,7 @@ export class Api {
     if (sessionLost && retryAfterLogin) {
       this.setToken(null);
       await this.onUnauthorized();
-      return this.send<T>(method, service, params, false);
+      return this.send<T>(method, service, params, false, signal);
     }
     if (!response.ok || body === null) throw new ApiError(response.status, body?.message ?? `The server answered HTTP ${response.status}`);
     return body;

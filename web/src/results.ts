@@ -36,6 +36,8 @@ export class Results {
   private loading: Promise<void> | null = null;
   /** Bumped by every new search, so answers to an older one are dropped. */
   private generation = 0;
+  /** Cancels the requests of the current search when a newer one starts: the server then need not run them. */
+  private searching = new AbortController();
   private pollTimer: number | undefined;
   private polls = 0;
 
@@ -57,6 +59,8 @@ export class Results {
     if (key === this.key && !force) return;
     this.key = key;
     this.generation += 1;
+    this.searching.abort();
+    this.searching = new AbortController();
     this.loaded = 0;
     this.total = 0;
     this.polls = 0;
@@ -89,7 +93,7 @@ export class Results {
         returnHighlightedText: false,
         ...(first ? { facets: FACET_FIELDS.join(',') } : {}),
         ...Object.fromEntries(FACET_FIELDS.filter((field) => state.selections[field]?.length).map((field) => [`facet.${field}.selection`, state.selections[field]!.join(',')])),
-      });
+      }, this.searching.signal);
       if (generation !== this.generation) return;
       if (first) {
         this.grid.replaceChildren();

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../../lib/errors.js';
 import { parseSort, type SearchRequest, type SortField } from '../../search/search-service.js';
 import type { AppContext } from '../context.js';
@@ -20,11 +20,20 @@ export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
       const search = json ?? fromParams(params);
       const sign = params.bool('appendRequestSecret');
       const shape = { baseUrl: hitBaseUrl(request, ctx.config, sign), metadataToReturn: search.metadataToReturn, highlighting: params.bool('returnHighlightedText', true), sign };
-      const answer = await ctx.searcher.answer(search.request, shape);
+      const answer = await ctx.searcher.answer(search.request, shape, whileConnected(reply));
       reply.type('application/json; charset=utf-8');
       return answer;
     },
   });
+}
+
+/** Aborted when the client closes the connection before the answer is sent. */
+function whileConnected(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableEnded) controller.abort();
+  });
+  return controller.signal;
 }
 
 function fromParams(params: Params): { request: SearchRequest; metadataToReturn: readonly string[] | undefined } {
