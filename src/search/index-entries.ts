@@ -37,16 +37,22 @@ export const WORD = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;
 const ASCII_WORD = /[a-z0-9]+/g;
 const ASCII = /^[\x00-\x7f]*$/;
 /**
- * Marks that searching ignores, as accents: those on Latin, Greek and Cyrillic letters (`café` is `cafe`), and
- * the vowel points of Arabic and Hebrew, which most text leaves out. In other scripts marks are letters of the
- * word: Devanagari's vowel signs tell किताब (book) from कतब.
+ * Letters whose marks searching ignores, as accents: Latin, Greek and Cyrillic (`café` is `cafe`), and Arabic and
+ * Hebrew, whose vowel points most text leaves out. In other scripts marks are letters of the word: Devanagari's
+ * vowel signs tell किताब (book) from कतब.
  */
-const IGNORED_MARKS = /(?<=[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Arabic}\p{Script=Hebrew}]\p{M}*)\p{M}/gu;
+const ACCENTED_LETTER = /[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Arabic}\p{Script=Hebrew}]/u;
+/** A character and the marks after it, taken in one pass (a lookbehind per mark took 1.9 s for 10,000 marks). */
+const MARKED = /(\P{M})(\p{M}+)/gu;
 
 /** Lower-cased, folded words of a text: the unit of full-text and tokenized-field matching, on both stores. */
 export function words(text: string): string[] {
   if (ASCII.test(text)) return text.toLowerCase().match(ASCII_WORD) ?? [];
-  return text.toLowerCase().normalize('NFKD').replace(IGNORED_MARKS, '').normalize('NFC').match(WORD) ?? [];
+  const folded = text
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(MARKED, (marked, base: string) => (ACCENTED_LETTER.test(base) ? base : marked));
+  return folded.normalize('NFC').match(WORD) ?? [];
 }
 
 /** Every row the search index holds for an asset, and its full text. */

@@ -226,6 +226,9 @@ await forEachDialect((dialect) => {
       'a'.repeat(5000),
       '\u0000',
       'NOT NOT NOT x',
+      // A letter with thousands of marks: folding them once took time quadratic in their number.
+      `a${'\u0301'.repeat(9000)}`,
+      `क${'\u093f'.repeat(9000)}`,
     ];
     for (const q of hostile) {
       const { status, body } = await search({ q, num: '5' });
