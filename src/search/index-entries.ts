@@ -37,11 +37,13 @@ export const WORD = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;
 const ASCII_WORD = /[a-z0-9]+/g;
 const ASCII = /^[\x00-\x7f]*$/;
 /**
- * Letters whose marks searching ignores, as accents: Latin, Greek and Cyrillic (`café` is `cafe`), and Arabic and
- * Hebrew, whose vowel points most text leaves out. In other scripts marks are letters of the word: Devanagari's
- * vowel signs tell किताब (book) from कतब.
+ * Letters whose marks are letters of the word, kept: the Brahmic scripts of South and South-East Asia, where a
+ * vowel sign tells किताब (book) from कतब. Every other mark is dropped, as accents are (`café` is `cafe`), and so
+ * are Arabic and Hebrew vowel points, Japanese voicing marks, variation selectors and keycaps, as they always
+ * were: only text in these scripts is indexed differently than before migration 0008.
  */
-const ACCENTED_LETTER = /[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Arabic}\p{Script=Hebrew}]/u;
+const LETTER_MARKS_SCRIPT =
+  /[\p{Script=Devanagari}\p{Script=Bengali}\p{Script=Gurmukhi}\p{Script=Gujarati}\p{Script=Oriya}\p{Script=Tamil}\p{Script=Telugu}\p{Script=Kannada}\p{Script=Malayalam}\p{Script=Sinhala}\p{Script=Thai}\p{Script=Lao}\p{Script=Tibetan}\p{Script=Myanmar}\p{Script=Khmer}\p{Script=Balinese}\p{Script=Javanese}\p{Script=Sundanese}]/u;
 /** A character and the marks after it, taken in one pass (a lookbehind per mark took 1.9 s for 10,000 marks). */
 const MARKED = /(\P{M})(\p{M}+)/gu;
 
@@ -51,8 +53,8 @@ export function words(text: string): string[] {
   const folded = text
     .toLowerCase()
     .normalize('NFKD')
-    .replace(MARKED, (marked, base: string) => (ACCENTED_LETTER.test(base) ? base : marked));
-  return folded.normalize('NFC').match(WORD) ?? [];
+    .replace(MARKED, (marked, base: string) => (LETTER_MARKS_SCRIPT.test(base) ? marked : base));
+  return folded.match(WORD) ?? [];
 }
 
 /** Every row the search index holds for an asset, and its full text. */
