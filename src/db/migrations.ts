@@ -231,14 +231,18 @@ const migrationsFor = (dialect: DialectName): Record<string, Migration> => ({
         await sql`DROP TABLE asset_text`.execute(db);
         await sql`ALTER TABLE asset_text_words RENAME TO asset_text`.execute(db);
       } else {
-        // The full text holds folded words already; the whole values are still there to look at.
+        // The full text holds folded words already; the whole values are still there to look at. Paged by asset,
+        // so that no asset's values are split between two pages.
+        const nonAscii = sql`is_token = 0 AND value_text ~ '[^[:ascii:]]'`;
         for (let after = ''; ; ) {
+          const { rows: assets } = await sql<{ asset_id: string }>`
+            SELECT DISTINCT asset_id FROM asset_values WHERE asset_id > ${after} AND ${nonAscii} ORDER BY asset_id LIMIT 1000`.execute(db);
+          if (assets.length === 0) break;
+          const ids = assets.map((row) => row.asset_id);
           const { rows } = await sql<{ asset_id: string; value_text: string }>`
-            SELECT asset_id, value_text FROM asset_values WHERE asset_id > ${after} AND is_token = 0 AND value_text ~ '[^[:ascii:]]'
-            ORDER BY asset_id LIMIT 5000`.execute(db);
-          if (rows.length === 0) break;
-          for (const row of rows) if (wordsChanged(row.value_text) && changed[changed.length - 1] !== row.asset_id) changed.push(row.asset_id);
-          after = rows[rows.length - 1]!.asset_id;
+            SELECT asset_id, value_text FROM asset_values WHERE asset_id IN (${sql.join(ids)}) AND ${nonAscii}`.execute(db);
+          changed.push(...new Set(rows.filter((row) => wordsChanged(row.value_text)).map((row) => row.asset_id)));
+          after = ids[ids.length - 1]!;
         }
       }
       for (let start = 0; start < changed.length; start += 500) {
