@@ -197,11 +197,15 @@ export class AssetService {
     let count = 0;
     for (let ids = await index.unindexedAssetIds(500); ids.length > 0; ids = await index.unindexedAssetIds(500)) {
       for (const id of ids) {
-        await this.database.db.transaction().execute(async (trx) => {
-          const asset = await new AssetStore(trx).findById(id);
-          if (asset) await this.reindex(trx, asset);
+        const reindexed = await this.database.db.transaction().execute(async (trx) => {
+          // Locked and looked at again: nodes starting together reindex the same assets, and two writers of
+          // one asset's rows would leave both sets (a range would count it twice).
+          const asset = await new AssetStore(trx).findById(id, { lock: this.database.dialect === 'postgres' });
+          if (!asset || (await new SearchIndexStore(trx, this.database.dialect).isIndexed(id))) return false;
+          await this.reindex(trx, asset);
+          return true;
         });
-        count++;
+        if (reindexed) count++;
       }
     }
     return count;

@@ -63,6 +63,12 @@ export class SearchIndexStore {
     return Number(assets.total) !== Number(indexed.total);
   }
 
+  /** Whether an asset has its index rows (every indexed asset has exactly one `assetPath` row). */
+  async isIndexed(assetId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('asset_values').select('asset_id').where('asset_id', '=', assetId).where('field', '=', 'assetPath').executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Assets with no index rows (written before the index existed): reindexed at start. */
   async unindexedAssetIds(limit: number): Promise<string[]> {
     const rows = await this.db

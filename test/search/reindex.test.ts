@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { sql } from 'kysely';
+import { AssetService } from '../../src/assets/asset-service.js';
+import { openDatabase } from '../../src/db/database.js';
 import { forEachDialect, serverWithSession } from '../helpers/server.js';
 
 await forEachDialect((dialect) => {
@@ -34,5 +36,23 @@ await forEachDialect((dialect) => {
     assert.equal(await hits('lighthouse'), 1);
     assert.equal(await hits('folderPath:"/Old"'), 2);
     assert.equal(await suite.server.app.damson.assets.reindexMissing(), 0);
+  });
+
+  // Several nodes share a database on PostgreSQL only (SQLite has one), so the case is PostgreSQL's.
+  if (dialect === 'postgres') it('reindexes each asset once when two nodes start at the same time', async () => {
+    const ids: string[] = [];
+    for (let index = 0; index < 40; index++) ids.push(((await post('create', { folderPath: '/Twice', name: `t${index}.jpg`, rating: '3' })) as { id: string }).id);
+    const { db } = suite.server.app.damson.database;
+    await db.deleteFrom('asset_values').where('asset_id', 'in', ids).execute();
+    // Two nodes: this server, and another process on the same database (its own connection).
+    const other = await openDatabase({ dataDir: suite.server.dataDir, databaseUrl: suite.server.databaseUrl });
+    try {
+      const otherAssets = new AssetService(other, suite.server.clock, async () => ({}), undefined as never);
+      const [mine, theirs] = await Promise.all([suite.server.app.damson.assets.reindexMissing(), otherAssets.reindexMissing()]);
+      assert.equal(mine + theirs, 40, `${mine} + ${theirs}`);
+    } finally {
+      await other.close();
+    }
+    assert.equal(await hits('folderPath:"/Twice" AND rating:[3 TO 5]'), 40, 'no asset counted twice');
   });
 });
