@@ -37,6 +37,8 @@ async function answer({ id, request, shape, now: at }: ThreadRequest): Promise<T
     }
   } catch (error) {
     if (error instanceof DamsonError) return { id, error: { status: error.status, message: error.message, headers: { ...error.headers } } };
-    return { id, error: { message: error instanceof Error ? (error.stack ?? error.message) : String(error) } };
+    // The code travels along: the error handler tells a full disk (SQLITE_FULL, 507) from a fault by it.
+    const code = (error as { code?: unknown } | null)?.code;
+    return { id, error: { message: error instanceof Error ? (error.stack ?? error.message) : String(error), ...(typeof code === 'string' ? { code } : {}) } };
   }
 }

@@ -22,7 +22,7 @@ export interface ThreadRequest {
 
 export type ThreadReply =
   | { id: number; answer: Uint8Array }
-  | { id: number; error: { status?: number; message: string; headers?: Record<string, string> } };
+  | { id: number; error: { status?: number; message: string; headers?: Record<string, string>; code?: string } };
 
 /**
  * Searches on SQLite run on a few threads of their own, each with a read-only connection. better-sqlite3 is
@@ -66,7 +66,10 @@ export class SearchThreads implements Searcher {
   private acquire(cancelled?: AbortSignal): Promise<SearchThread> {
     if (this.closed) return Promise.reject(shuttingDown());
     if (cancelled?.aborted) return Promise.reject(clientGone());
-    const thread = this.idle.pop() ?? (this.busy.size < this.size ? new SearchThread(this.data) : undefined);
+    let idle = this.idle.pop();
+    // A thread may have died while idle (out of memory, say): it is replaced, not handed a search.
+    while (idle?.dead) idle = this.idle.pop();
+    const thread = idle ?? (this.busy.size < this.size ? new SearchThread(this.data) : undefined);
     if (thread) {
       this.busy.add(thread);
       return Promise.resolve(thread);
@@ -117,7 +120,7 @@ class SearchThread {
       this.pending = undefined;
       if ('answer' in reply) pending.resolve(reply.answer);
       else if (reply.error.status !== undefined) pending.reject(new DamsonError(reply.error.status, reply.error.message, reply.error.headers));
-      else pending.reject(new Error(`search thread: ${reply.error.message}`));
+      else pending.reject(Object.assign(new Error(`search thread: ${reply.error.message}`), { code: reply.error.code }));
     });
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`search thread exited with code ${code}`)));
