@@ -8,7 +8,8 @@ import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
 import { isTokenized } from './index-entries.js';
 import { parseQuery, searchableField } from './parse-query.js';
-import { SearchStore } from './search-store.js';
+import type { QueryNode } from './query.js';
+import { type NumericRange, SearchStore } from './search-store.js';
 
 /** Hits beyond this position are never returned (protocol §3.1). */
 export const MAX_RESULT_WINDOW = 10_000;
@@ -83,6 +84,21 @@ const COST = {
   /** Field walk: read the next row of the field's index and its asset. */
   fieldWalkRow: 3,
 };
+
+/**
+ * A range on `field` that every hit satisfies (the query, or a clause ANDed into it), with numeric bounds: a walk
+ * of that field's index can start and stop at them instead of reading past assets that cannot be hits
+ * (`rating:[1 TO 3]` sorted by rating at 1,000,000 assets read 290,000 rows rated 4 or 5 first).
+ */
+function requiredRange(tree: QueryNode, field: string): NumericRange | undefined {
+  const clauses = tree.kind === 'and' ? tree.children : [tree];
+  for (const clause of clauses) {
+    if (clause.kind !== 'range' || clause.field !== field) continue;
+    const { min, max } = clause;
+    if ((min === null || typeof min === 'number') && (max === null || typeof max === 'number')) return { min, max, minInclusive: clause.minInclusive, maxInclusive: clause.maxInclusive };
+  }
+  return undefined;
+}
 
 /** The field of a sort on one number or date field of the metadata (which has one index row per asset), if it is one. */
 function singleValueSort(sort: SortField[]): SortField | undefined {
@@ -184,7 +200,7 @@ export class SearchService {
     } else {
       // The count comes first: how dense the hits are decides how to read the page.
       totalHits = await count();
-      assets = await this.readPage(store, where, orderBy, request.sort, lookups, totalHits, start, num);
+      assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num);
     }
 
     const facets: SearchResult['facets'] = {};
@@ -221,6 +237,7 @@ export class SearchService {
     where: (form: LookupForm) => RawBuilder<unknown>,
     orderBy: RawBuilder<unknown>,
     sort: SortField[],
+    tree: QueryNode,
     lookups: Lookup[],
     hits: number,
     start: number,
@@ -235,7 +252,7 @@ export class SearchService {
       const walkRows = ((start + num) * (await store.assetCountBound())) / hits;
       const walk = this.options.pageForm ? this.options.pageForm === 'walk' : walkRows * COST.fieldWalkRow < hits * COST.collectHitByField;
       if (walk) {
-        const page = await store.pageByFieldWalk(where('walk'), byField.field, byField.descending, num, start);
+        const page = await store.pageByFieldWalk(where('walk'), byField.field, byField.descending, num, start, requiredRange(tree, byField.field));
         // Short: the page reaches the assets without the field, which the collecting plan puts after the others.
         if (page.length === wanted) return page;
       }

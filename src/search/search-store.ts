@@ -13,6 +13,14 @@ export interface FacetCount {
   hitCount: number;
 }
 
+/** Numeric bounds on a field's values; null is open. */
+export interface NumericRange {
+  min: number | null;
+  max: number | null;
+  minInclusive: boolean;
+  maxInclusive: boolean;
+}
+
 /** How far a page may walk in sort order: `budget` assets, bounded on the first sort key (an indexed column of `assets a`). */
 export interface WalkBudget {
   budget: number;
@@ -87,13 +95,17 @@ export class SearchStore {
    * asset id in the same direction, so the page is the first rows of the walk that are hits. Assets without the
    * field come after all of them, so a page that does not fill here is not the whole answer.
    */
-  async pageByFieldWalk(where: Condition, field: string, descending: boolean, limit: number, offset: number): Promise<Asset[]> {
+  async pageByFieldWalk(where: Condition, field: string, descending: boolean, limit: number, offset: number, within?: NumericRange): Promise<Asset[]> {
     if (limit <= 0) return [];
     const direction = sql.raw(descending ? 'DESC' : 'ASC');
+    const bounds = [
+      within && within.min !== null ? sql` AND v.value_num ${sql.raw(within.minInclusive ? '>=' : '>')} ${within.min}` : sql``,
+      within && within.max !== null ? sql` AND v.value_num ${sql.raw(within.maxInclusive ? '<=' : '<')} ${within.max}` : sql``,
+    ];
     // CROSS JOIN keeps SQLite on the field's rows first, in index order.
     const { rows } = await sql<Parameters<typeof toAsset>[0]>`
       SELECT a.* FROM asset_values v CROSS JOIN assets a ON a.id = v.asset_id
-      WHERE v.field = ${field} AND v.value_num IS NOT NULL AND ${where}
+      WHERE v.field = ${field} AND v.value_num IS NOT NULL${bounds[0]}${bounds[1]} AND ${where}
       ORDER BY v.value_num ${direction}, v.asset_id ${direction} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
     return rows.map(toAsset);
   }

@@ -87,6 +87,7 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['rating:3', (a) => a.rating === 3],
   ['rating:-1', (a) => a.rating === -1],
   ['rating:[2 TO 4]', (a) => a.rating >= 2 && a.rating <= 4],
+  ['tags:sea AND rating:{0 TO 4]', (a) => a.tags.includes('sea') && a.rating > 0 && a.rating <= 4],
   ['rating:{2 TO 4}', (a) => a.rating > 2 && a.rating < 4],
   ['rating:[2 TO 4}', (a) => a.rating >= 2 && a.rating < 4],
   ['rating:{2 TO 4]', (a) => a.rating > 2 && a.rating <= 4],
