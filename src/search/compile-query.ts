@@ -190,11 +190,17 @@ function normalizePath(path: string): string {
 function rangeLookup(range: Range): Lookup {
   const numeric = typeof range.min === 'number' || typeof range.max === 'number';
   const column = numeric ? sql`v.value_num` : sql`v.value_key`;
-  const parts: Condition[] = [sql`v.field = ${range.field}`, numeric ? sql`v.value_num IS NOT NULL` : sql`v.is_token = 0`];
-  if (range.min !== null) parts.push(range.minInclusive ? sql`${column} >= ${range.min}` : sql`${column} > ${range.min}`);
-  if (range.max !== null) parts.push(range.maxInclusive ? sql`${column} <= ${range.max}` : sql`${column} < ${range.max}`);
+  const parts: Condition[] = [sql`v.field = ${range.field}`, numeric ? sql`v.value_num IS NOT NULL` : sql`v.is_token = 0`, ...rangeBounds(column, range)];
   // A number or date field has one index row per asset (see indexEntries); text may have several.
   return { kind: 'values', where: sql.join(parts, sql` AND `), range: true, onePerAsset: numeric };
+}
+
+/** The comparisons of a range's bounds with `column` (none for an open end). */
+export function rangeBounds(column: Condition, range: Pick<Range, 'min' | 'max' | 'minInclusive' | 'maxInclusive'>): Condition[] {
+  const bounds: Condition[] = [];
+  if (range.min !== null) bounds.push(range.minInclusive ? sql`${column} >= ${range.min}` : sql`${column} > ${range.min}`);
+  if (range.max !== null) bounds.push(range.maxInclusive ? sql`${column} <= ${range.max}` : sql`${column} < ${range.max}`);
+  return bounds;
 }
 
 function fullTextLookup(term: Term, dialect: DialectName): Lookup {

@@ -2,7 +2,7 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Asset, toAsset } from '../assets/asset-store.js';
 import type { DialectName } from '../db/database.js';
 import type { Database } from '../db/schema.js';
-import { type Lookup, valueWhere } from './compile-query.js';
+import { type Lookup, rangeBounds, valueWhere } from './compile-query.js';
 
 type Condition = RawBuilder<unknown>;
 
@@ -98,14 +98,11 @@ export class SearchStore {
   async pageByFieldWalk(where: Condition, field: string, descending: boolean, limit: number, offset: number, within?: NumericRange): Promise<Asset[]> {
     if (limit <= 0) return [];
     const direction = sql.raw(descending ? 'DESC' : 'ASC');
-    const bounds = [
-      within && within.min !== null ? sql` AND v.value_num ${sql.raw(within.minInclusive ? '>=' : '>')} ${within.min}` : sql``,
-      within && within.max !== null ? sql` AND v.value_num ${sql.raw(within.maxInclusive ? '<=' : '<')} ${within.max}` : sql``,
-    ];
+    const conditions = [sql`v.field = ${field}`, sql`v.value_num IS NOT NULL`, ...(within ? rangeBounds(sql`v.value_num`, within) : []), where];
     // CROSS JOIN keeps SQLite on the field's rows first, in index order.
     const { rows } = await sql<Parameters<typeof toAsset>[0]>`
       SELECT a.* FROM asset_values v CROSS JOIN assets a ON a.id = v.asset_id
-      WHERE v.field = ${field} AND v.value_num IS NOT NULL${bounds[0]}${bounds[1]} AND ${where}
+      WHERE ${sql.join(conditions, sql` AND `)}
       ORDER BY v.value_num ${direction}, v.asset_id ${direction} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
     return rows.map(toAsset);
   }
