@@ -62,9 +62,14 @@ export class SearchStore {
     }
   }
 
-  /** At least the number of assets, cheaply (SQLite: the highest rowid, one B-tree descent). */
+  /**
+   * About the number of assets, cheaply. SQLite: at least that many, the highest rowid (one B-tree descent).
+   * PostgreSQL: the planner's estimate, or a count if the table has never been analysed.
+   */
   async assetCountBound(): Promise<number> {
-    return this.total(sql`SELECT MAX(rowid) AS total FROM assets`);
+    if (this.dialect === 'sqlite') return this.total(sql`SELECT MAX(rowid) AS total FROM assets`);
+    const estimate = await this.total(sql`SELECT reltuples AS total FROM pg_class WHERE oid = 'assets'::regclass`);
+    return estimate >= 0 ? estimate : this.total(sql`SELECT COUNT(*) AS total FROM assets`);
   }
 
   async ids(where: Condition, limit: number): Promise<string[]> {
@@ -91,17 +96,19 @@ export class SearchStore {
 
   /**
    * A page sorted on one number or date field, read by walking the field's (field, value_num, asset_id) index in
-   * that order (SQLite): a number or date field has exactly one index row per asset that has it, and ties go by
-   * asset id in the same direction, so the page is the first rows of the walk that are hits. Assets without the
-   * field come after all of them, so a page that does not fill here is not the whole answer.
+   * that order: a number or date field has exactly one index row per asset that has it, and ties go by asset id in
+   * the same direction, so the page is the first rows of the walk that are hits. Assets without the field come
+   * after all of them, so a page that does not fill here is not the whole answer. SQLite is held to the walk;
+   * PostgreSQL's planner may as well start from the hits, when they are few.
    */
   async pageByFieldWalk(where: Condition, field: string, descending: boolean, limit: number, offset: number, within?: NumericRange): Promise<Asset[]> {
     if (limit <= 0) return [];
     const direction = sql.raw(descending ? 'DESC' : 'ASC');
     const conditions = [sql`v.field = ${field}`, sql`v.value_num IS NOT NULL`, ...(within ? rangeBounds(sql`v.value_num`, within) : []), where];
-    // CROSS JOIN keeps SQLite on the field's rows first, in index order.
+    // CROSS JOIN keeps SQLite on the field's rows first, in index order (PostgreSQL has no CROSS JOIN … ON).
+    const join = sql.raw(this.dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN');
     const { rows } = await sql<Parameters<typeof toAsset>[0]>`
-      SELECT a.* FROM asset_values v CROSS JOIN assets a ON a.id = v.asset_id
+      SELECT a.* FROM asset_values v ${join} assets a ON a.id = v.asset_id
       WHERE ${sql.join(conditions, sql` AND `)}
       ORDER BY v.value_num ${direction}, v.asset_id ${direction} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
     return rows.map(toAsset);
