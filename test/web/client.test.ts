@@ -174,6 +174,37 @@ describe('web client in Chromium', { skip: unavailable }, () => {
     assert.equal(await filters.getByRole('group', { name: 'Extension' }).getByLabel(/^png/).isChecked(), true);
   });
 
+  it('shows the hits without waiting for the filters, whose counts fill in when they come', async () => {
+    await page.goto(`${baseUrl}/`);
+    await resultsHeading(/All assets: 2 assets/);
+    const filters = page.getByRole('region', { name: 'Filters' });
+    const extension = (name: string) => filters.getByRole('group', { name: 'Extension' }).getByLabel(new RegExp(`^${name}`));
+    assert.equal(await extension('png').count(), 1);
+    // The facet counts are held back, as a large library's are by the time they take to count.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const isFacetSearch = (url: URL) => url.pathname.endsWith('/services/search') && url.searchParams.has('facets');
+    const holdFacets = async (route: Route) => {
+      await held;
+      await route.continue();
+    };
+    await page.route(isFacetSearch, holdFacets);
+    try {
+      await page.getByLabel('Search assets').fill('extension:jpg');
+      await page.getByLabel('Search assets').press('Enter');
+      await resultsHeading(/Results: 1 asset$/);
+      assert.equal(await tile('harbour-dawn.jpg').count(), 1);
+      assert.equal(await filters.getAttribute('aria-busy'), 'true', 'the filters of the previous search show as loading');
+      release();
+      await page.locator('section.filters:not([aria-busy])').waitFor();
+      assert.equal(await extension('jpg').count(), 1);
+      assert.equal(await extension('png').count(), 0, 'the counts are those of the new search');
+    } finally {
+      release();
+      await page.unroute(isFacetSearch, holdFacets);
+    }
+  });
+
   it('opens an asset and shows its metadata', async () => {
     await page.goto(`${baseUrl}/`);
     await tile('harbour-dawn.jpg').getByRole('link').click();

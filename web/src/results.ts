@@ -68,6 +68,9 @@ export class Results {
     this.status.textContent = 'Searching…';
     this.element.setAttribute('aria-busy', 'true');
     this.loading = this.fetchPage(this.generation, true);
+    // Facets come in a search of their own: on a large library counting them takes far longer than the page of
+    // hits (1,000,000 assets: up to seconds against milliseconds), and the hits need not wait for them.
+    void this.fetchFacets(this.generation);
     await this.loading;
   }
 
@@ -85,20 +88,15 @@ export class Results {
     const state = this.state!;
     try {
       const answer = await this.api.get<SearchResult>('services/search', {
-        q: effectiveQuery(state),
+        ...this.filtered(state),
         start: first ? 0 : this.loaded,
         num: first ? PAGE_SIZE : Math.min(PAGE_SIZE, MAX_RESULT_HITS - this.loaded),
         sort: state.sort,
         metadataToReturn: GRID_FIELDS,
         returnHighlightedText: false,
-        ...(first ? { facets: FACET_FIELDS.join(',') } : {}),
-        ...Object.fromEntries(FACET_FIELDS.filter((field) => state.selections[field]?.length).map((field) => [`facet.${field}.selection`, state.selections[field]!.join(',')])),
       }, this.searching.signal);
       if (generation !== this.generation) return;
-      if (first) {
-        this.grid.replaceChildren();
-        this.renderFilters(answer.facets ?? {});
-      }
+      if (first) this.grid.replaceChildren();
       this.total = answer.totalHits;
       this.loaded += answer.hits.length;
       this.grid.append(...answer.hits.map((hit) => this.tile(hit)));
@@ -115,6 +113,27 @@ export class Results {
         this.element.removeAttribute('aria-busy');
       }
     }
+  }
+
+  /** The facet counts of the current search. Until they come, the filters of the previous one show, dimmed. */
+  private async fetchFacets(generation: number): Promise<void> {
+    const state = this.state!;
+    this.filters.setAttribute('aria-busy', 'true');
+    try {
+      const answer = await this.api.get<SearchResult>('services/search', { ...this.filtered(state), num: 0, facets: FACET_FIELDS.join(',') }, this.searching.signal);
+      if (generation === this.generation) this.renderFilters(answer.facets ?? {});
+    } catch (error) {
+      // Selected filters stay shown, so that they can still be cleared.
+      if (generation === this.generation) this.renderFilters({}, error instanceof ApiError ? error.message : 'The filters could not be loaded');
+    } finally {
+      if (generation === this.generation) this.filters.removeAttribute('aria-busy');
+    }
+  }
+
+  /** The query and the selected facet values: what the hits and the facet counts are of. */
+  private filtered(state: ViewState): Record<string, string> {
+    const selections = FACET_FIELDS.filter((field) => state.selections[field]?.length).map((field) => [`facet.${field}.selection`, state.selections[field]!.join(',')]);
+    return { q: effectiveQuery(state), ...Object.fromEntries(selections) };
   }
 
   private renderStatus(): void {
@@ -170,7 +189,7 @@ export class Results {
     }, THUMBNAIL_POLL_MS);
   }
 
-  private renderFilters(facets: Record<string, FacetValue[]>): void {
+  private renderFilters(facets: Record<string, FacetValue[]>, failure?: string): void {
     const state = this.state!;
     const groups = FACET_FIELDS.map((field) => {
       const values = facets[field] ?? [];
@@ -204,6 +223,7 @@ export class Results {
       this.filters,
       h('h2', { id: 'filters-heading', class: 'sidebar-heading' }, 'Filters'),
       active ? h('a', { href: this.events.urlFor({ selections: {} }), 'data-nav': '', class: 'clear' }, 'Clear filters') : null,
+      failure ? h('p', { class: 'status error', role: 'status' }, failure) : null,
       groups,
     );
   }
