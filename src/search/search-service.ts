@@ -17,8 +17,8 @@ const MAX_FACET_VALUES = 100;
 /** Selected values per facet at most: each is a bound parameter, and the databases limit how many a statement has. */
 const MAX_SELECTED_VALUES = 1000;
 /**
- * From this share of the library on, a facet reads the field's index instead of seeking each hit (SQLite). At
- * 1,000,000 assets, tags and status: 55,000 hits 2.1 → 1.8 s; 150,000 hits 4.2 → 1.7 s; 700,000 hits 19 → 4.3 s.
+ * From this share of the library on, a facet reads the field's index instead of seeking each hit. At 1,000,000
+ * assets on SQLite, tags and status: 55,000 hits 2.1 → 1.8 s; 150,000 hits 4.2 → 1.7 s; 700,000 hits 19 → 4.3 s.
  */
 const FACET_WALK_SHARE = 0.05;
 
@@ -219,8 +219,11 @@ export class SearchService {
       const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : value.toLowerCase())));
       // A field's own selection does not narrow its counts, so every value stays choosable.
       const narrowed = tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
-      // Hits that are a large part of the library are counted faster by reading the field's index in order.
-      const walkField = this.options.facetWalk ?? (dialect === 'sqlite' && !kind.tokenized && (await manyHits()));
+      // Hits that are a large part of the library are counted faster by reading the field's index in order. On
+      // PostgreSQL that only lets the planner read the index alone; it may then still start from the hits (four
+      // facets of 232,460 hits at 1,000,000 assets: 11.1 → 4.7 s; of 11,494 the planner would read the index, and
+      // take 0.7 s instead of 0.3).
+      const walkField = this.options.facetWalk ?? (!kind.tokenized && (await manyHits()));
       const counts = await store.facet(field, narrowed ? where('collect', field) : undefined, MAX_FACET_VALUES, kind, walkField);
       facets[field] = counts.map(({ value, key, hitCount }) => ({ value, hitCount, selected: selected.has(key) }));
     }

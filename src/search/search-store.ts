@@ -151,7 +151,7 @@ export class SearchStore {
    * With `where`, the counts start from the hits (a seek for each) unless `walkField`: then the field's
    * (field, value, asset_id) index is read in order and each row checked against the hit list, collected once.
    * That pays only when the hits are a large part of the library, and for a field without word rows (whose index
-   * alone then answers).
+   * alone then answers). PostgreSQL's planner chooses for itself, but only `walkField` leaves it the index alone.
    */
   async facet(
     field: string,
