@@ -40,6 +40,28 @@ describe('web client in Chromium', { skip: unavailable }, () => {
       throw new Error(`no heading ${name} at ${page.url()}: headings "${await shown('h2')}", status "${await shown('.results .status')}"`, { cause: error });
     }
   };
+  /** The filters once their counts have come. */
+  const counted = () => page.locator('section.filters:not([aria-busy])').waitFor();
+  const extension = (name: string) => page.getByRole('region', { name: 'Filters' }).getByRole('group', { name: 'Extension' }).getByLabel(new RegExp(`^${name}`));
+  /** Holds back the searches for facet counts, as a large library's take their time, until `release`. */
+  const holdFacetCounts = async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const isFacetSearch = (url: URL) => url.pathname.endsWith('/services/search') && url.searchParams.has('facets');
+    const hold = async (route: Route) => {
+      await held;
+      // A request the page has cancelled meanwhile (a newer search) cannot be continued.
+      await route.continue().catch(() => undefined);
+    };
+    await page.route(isFacetSearch, hold);
+    return {
+      release,
+      stop: async () => {
+        release();
+        await page.unroute(isFacetSearch, hold);
+      },
+    };
+  };
   const shoot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
   const logIn = async (password = user.password) => {
     const dialog = page.getByRole('dialog', { name: 'Log in to Damson' });
@@ -177,31 +199,44 @@ describe('web client in Chromium', { skip: unavailable }, () => {
   it('shows the hits without waiting for the filters, whose counts fill in when they come', async () => {
     await page.goto(`${baseUrl}/`);
     await resultsHeading(/All assets: 2 assets/);
-    const filters = page.getByRole('region', { name: 'Filters' });
-    const extension = (name: string) => filters.getByRole('group', { name: 'Extension' }).getByLabel(new RegExp(`^${name}`));
+    await counted();
     assert.equal(await extension('png').count(), 1);
-    // The facet counts are held back, as a large library's are by the time they take to count.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const isFacetSearch = (url: URL) => url.pathname.endsWith('/services/search') && url.searchParams.has('facets');
-    const holdFacets = async (route: Route) => {
-      await held;
-      await route.continue();
-    };
-    await page.route(isFacetSearch, holdFacets);
+    const facets = await holdFacetCounts();
     try {
       await page.getByLabel('Search assets').fill('extension:jpg');
       await page.getByLabel('Search assets').press('Enter');
       await resultsHeading(/Results: 1 asset$/);
       assert.equal(await tile('harbour-dawn.jpg').count(), 1);
-      assert.equal(await filters.getAttribute('aria-busy'), 'true', 'the filters of the previous search show as loading');
-      release();
-      await page.locator('section.filters:not([aria-busy])').waitFor();
+      assert.equal(await page.getByRole('region', { name: 'Filters' }).getAttribute('aria-busy'), 'true', 'the filters of the previous search show as loading');
+      facets.release();
+      await counted();
       assert.equal(await extension('jpg').count(), 1);
       assert.equal(await extension('png').count(), 0, 'the counts are those of the new search');
     } finally {
-      release();
-      await page.unroute(isFacetSearch, holdFacets);
+      await facets.stop();
+    }
+  });
+
+  it('keeps every filter clicked while the counts load, and the keyboard focus on the filter', async () => {
+    await page.goto(`${baseUrl}/`);
+    await resultsHeading(/All assets: 2 assets/);
+    await counted();
+    const facets = await holdFacetCounts();
+    try {
+      // Both clicks land on the filters of the first search, whose new counts are still held back.
+      await extension('png').focus();
+      await page.keyboard.press('Space');
+      await resultsHeading(/All assets: 1 asset$/);
+      await extension('jpg').check();
+      await resultsHeading(/All assets: 2 assets/);
+      assert.deepEqual(new URL(page.url()).searchParams.getAll('f.extension').join(',').split(',').sort(), ['jpg', 'png']);
+      facets.release();
+      await counted();
+      assert.equal(await extension('png').isChecked(), true);
+      assert.equal(await extension('jpg').isChecked(), true);
+      assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'facet-extension-jpg', 'the focus stays on the filter last used');
+    } finally {
+      await facets.stop();
     }
   });
 

@@ -123,8 +123,10 @@ export class Results {
       const answer = await this.api.get<SearchResult>('services/search', { ...this.filtered(state), num: 0, facets: FACET_FIELDS.join(',') }, this.searching.signal);
       if (generation === this.generation) this.renderFilters(answer.facets ?? {});
     } catch (error) {
-      // Selected filters stay shown, so that they can still be cleared.
-      if (generation === this.generation) this.renderFilters({}, error instanceof ApiError ? error.message : 'The filters could not be loaded');
+      // Selected filters stay shown, so that they can still be cleared. A query the server refused (400) is
+      // already reported above the results.
+      const message = error instanceof ApiError ? (error.status === 400 ? undefined : error.message) : 'The filters could not be loaded';
+      if (generation === this.generation) this.renderFilters({}, { message });
     } finally {
       if (generation === this.generation) this.filters.removeAttribute('aria-busy');
     }
@@ -189,7 +191,8 @@ export class Results {
     }, THUMBNAIL_POLL_MS);
   }
 
-  private renderFilters(facets: Record<string, FacetValue[]>, failure?: string): void {
+  /** `failure`: the counts could not be had; its message is undefined when the results report it already. */
+  private renderFilters(facets: Record<string, FacetValue[]>, failure?: { message: string | undefined }): void {
     const state = this.state!;
     const groups = FACET_FIELDS.map((field) => {
       const values = facets[field] ?? [];
@@ -208,23 +211,29 @@ export class Results {
             id,
             checked: selected.has(entry.value),
             onchange: () => {
-              const next = new Set(selected);
+              // The selections now: these filters stay clickable while the counts of a newer search load.
+              const current = this.state!.selections;
+              const next = new Set(current[field] ?? []);
               if (box.checked) next.add(entry.value);
               else next.delete(entry.value);
-              this.events.navigate({ selections: { ...state.selections, [field]: [...next] } });
+              this.events.navigate({ selections: { ...current, [field]: [...next] } });
             },
           });
-          return h('div', { class: 'facet-value' }, box, h('label', { for: id }, entry.value, ' ', h('span', { class: 'count' }, `(${entry.hitCount.toLocaleString()})`)));
+          // Without counts (they failed), a selected value shows no made-up "(0)".
+          const count = failure ? null : h('span', { class: 'count' }, `(${entry.hitCount.toLocaleString()})`);
+          return h('div', { class: 'facet-value' }, box, h('label', { for: id }, entry.value, ' ', count));
         }),
       );
     });
     const active = Object.values(state.selections).some((values) => values && values.length > 0);
+    const focused = this.filters.contains(document.activeElement) ? document.activeElement!.id : '';
     replaceChildren(
       this.filters,
       h('h2', { id: 'filters-heading', class: 'sidebar-heading' }, 'Filters'),
       active ? h('a', { href: this.events.urlFor({ selections: {} }), 'data-nav': '', class: 'clear' }, 'Clear filters') : null,
-      failure ? h('p', { class: 'status error', role: 'status' }, failure) : null,
+      failure?.message ? h('p', { class: 'status error', role: 'status' }, failure.message) : null,
       groups,
     );
+    if (focused) (document.getElementById(focused) ?? document.getElementById('results-heading'))?.focus();
   }
 }
