@@ -21,6 +21,12 @@ export interface NumericRange {
   maxInclusive: boolean;
 }
 
+/** Where a walk of a field's index stops: its last row, by value and asset id. */
+export interface FieldWalkEnd {
+  value: number;
+  assetId: string;
+}
+
 /** How far a page may walk in sort order: `budget` assets, bounded on the first sort key (an indexed column of `assets a`). */
 export interface WalkBudget {
   budget: number;
@@ -64,12 +70,13 @@ export class SearchStore {
 
   /**
    * About the number of assets, cheaply. SQLite: at least that many, the highest rowid (one B-tree descent).
-   * PostgreSQL: the planner's estimate, or a count if the table has never been analysed.
+   * PostgreSQL: the planner's estimate, or a count if there is none (-1: never analysed) or it is 0 (analysed
+   * while empty, and maybe not since).
    */
   async assetCountBound(): Promise<number> {
     if (this.dialect === 'sqlite') return this.total(sql`SELECT MAX(rowid) AS total FROM assets`);
     const estimate = await this.total(sql`SELECT reltuples AS total FROM pg_class WHERE oid = 'assets'::regclass`);
-    return estimate >= 0 ? estimate : this.total(sql`SELECT COUNT(*) AS total FROM assets`);
+    return estimate > 0 ? estimate : this.total(sql`SELECT COUNT(*) AS total FROM assets`);
   }
 
   async ids(where: Condition, limit: number): Promise<string[]> {
@@ -101,10 +108,19 @@ export class SearchStore {
    * after all of them, so a page that does not fill here is not the whole answer. SQLite is held to the walk;
    * PostgreSQL's planner may as well start from the hits, when they are few.
    */
-  async pageByFieldWalk(where: Condition, field: string, descending: boolean, limit: number, offset: number, within?: NumericRange): Promise<Asset[]> {
+  async pageByFieldWalk(
+    where: Condition,
+    field: string,
+    descending: boolean,
+    limit: number,
+    offset: number,
+    within?: NumericRange,
+    end?: FieldWalkEnd,
+  ): Promise<Asset[]> {
     if (limit <= 0) return [];
     const direction = sql.raw(descending ? 'DESC' : 'ASC');
     const conditions = [sql`v.field = ${field}`, sql`v.value_num IS NOT NULL`, ...(within ? rangeBounds(sql`v.value_num`, within) : []), where];
+    if (end) conditions.push(sql`(v.value_num, v.asset_id) ${sql.raw(descending ? '>=' : '<=')} (${end.value}, ${end.assetId})`);
     // CROSS JOIN keeps SQLite on the field's rows first, in index order (PostgreSQL has no CROSS JOIN … ON).
     const join = sql.raw(this.dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN');
     const { rows } = await sql<Parameters<typeof toAsset>[0]>`
@@ -112,6 +128,19 @@ export class SearchStore {
       WHERE ${sql.join(conditions, sql` AND `)}
       ORDER BY v.value_num ${direction}, v.asset_id ${direction} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
     return rows.map(toAsset);
+  }
+
+  /**
+   * The row at which a walk of a field's index (as pageByFieldWalk reads it) has read `rows` rows; undefined when
+   * the field has fewer.
+   */
+  async fieldWalkEnd(field: string, descending: boolean, rows: number, within?: NumericRange): Promise<FieldWalkEnd | undefined> {
+    const direction = sql.raw(descending ? 'DESC' : 'ASC');
+    const conditions = [sql`v.field = ${field}`, sql`v.value_num IS NOT NULL`, ...(within ? rangeBounds(sql`v.value_num`, within) : [])];
+    const { rows: [row] } = await sql<{ value: number | string; asset_id: string }>`
+      SELECT v.value_num AS value, v.asset_id FROM asset_values v WHERE ${sql.join(conditions, sql` AND `)}
+      ORDER BY v.value_num ${direction}, v.asset_id ${direction} LIMIT 1 OFFSET ${rows - 1}`.execute(this.db);
+    return row && { value: Number(row.value), assetId: row.asset_id };
   }
 
   /**
