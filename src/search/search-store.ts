@@ -34,6 +34,13 @@ export interface WalkBudget {
   descending: boolean;
 }
 
+/** The rows `v` of a number or date field's (field, value_num, asset_id) index, within a range of values. */
+const fieldRows = (field: string, within?: NumericRange): Condition[] => [
+  sql`v.field = ${field}`,
+  sql`v.value_num IS NOT NULL`,
+  ...(within ? rangeBounds(sql`v.value_num`, within) : []),
+];
+
 /** Runs compiled search conditions against `assets a`. I/O only: the service decides what to ask. */
 export class SearchStore {
   constructor(
@@ -119,7 +126,7 @@ export class SearchStore {
   ): Promise<Asset[]> {
     if (limit <= 0) return [];
     const direction = sql.raw(descending ? 'DESC' : 'ASC');
-    const conditions = [sql`v.field = ${field}`, sql`v.value_num IS NOT NULL`, ...(within ? rangeBounds(sql`v.value_num`, within) : []), where];
+    const conditions = [...fieldRows(field, within), where];
     if (end) conditions.push(sql`(v.value_num, v.asset_id) ${sql.raw(descending ? '>=' : '<=')} (${end.value}, ${end.assetId})`);
     // CROSS JOIN keeps SQLite on the field's rows first, in index order (PostgreSQL has no CROSS JOIN … ON).
     const join = sql.raw(this.dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN');
@@ -136,7 +143,7 @@ export class SearchStore {
    */
   async fieldWalkEnd(field: string, descending: boolean, rows: number, within?: NumericRange): Promise<FieldWalkEnd | undefined> {
     const direction = sql.raw(descending ? 'DESC' : 'ASC');
-    const conditions = [sql`v.field = ${field}`, sql`v.value_num IS NOT NULL`, ...(within ? rangeBounds(sql`v.value_num`, within) : [])];
+    const conditions = fieldRows(field, within);
     const { rows: [row] } = await sql<{ value: number | string; asset_id: string }>`
       SELECT v.value_num AS value, v.asset_id FROM asset_values v WHERE ${sql.join(conditions, sql` AND `)}
       ORDER BY v.value_num ${direction}, v.asset_id ${direction} LIMIT 1 OFFSET ${rows - 1}`.execute(this.db);
