@@ -255,10 +255,10 @@ export class SearchService {
     start: number,
     num: number,
   ): Promise<Asset[]> {
-    const wanted = Math.min(num, hits - start);
-    if (wanted <= 0) return [];
     const byField = singleValueSort(sort);
     if (byField) return this.pageByField(store, { walk: where('walk'), collect: where('collect') }, orderBy, byField, tree, hits, start, num);
+    const wanted = Math.min(num, hits - start);
+    if (wanted <= 0) return [];
     const first = sort.find((entry) => entry.field !== 'relevance') ?? { field: 'assetCreated', descending: true };
     const walkable = this.options.pageForm !== undefined || INDEXED_SORTS.has(first.field);
     const walked = walkable ? ((start + num) * (await store.assetCountBound())) / hits : Infinity;
