@@ -7,6 +7,9 @@ import type { DialectName } from './database.js';
  * Migrations are code, kept in order by their names. Each one uses only types both dialects share
  * (text, integer, bigint), so one list serves SQLite and PostgreSQL.
  */
+/** Changes the search change log keeps (migration 0009). */
+export const SEARCH_CHANGES_KEPT = 100_000;
+
 const migrationsFor = (dialect: DialectName): Record<string, Migration> => ({
   '0001_users_and_auth': {
     async up(db: Kysely<unknown>) {
@@ -251,6 +254,20 @@ const migrationsFor = (dialect: DialectName): Record<string, Migration> => ({
         if (dialect === 'sqlite') await sql`DELETE FROM asset_text WHERE rowid IN (SELECT rowid FROM assets WHERE id IN (${sql.join(ids)}))`.execute(db);
         else await sql`DELETE FROM asset_text WHERE asset_id IN (${sql.join(ids)})`.execute(db);
       }
+    },
+  },
+  '0009_search_changes': {
+    async up(db: Kysely<unknown>) {
+      if (dialect !== 'sqlite') return;
+      // Which assets' index rows changed, in commit order (SQLite has one writer at a time): the search threads'
+      // facet indexes (FacetIndex) follow it instead of reading whole fields again. A removed asset's rows go with
+      // it (a cascade), so its removal is written by a trigger. The log keeps its last 100,000 changes; a reader
+      // further behind reads its fields again. PostgreSQL has no such log: its sequences are not in commit order.
+      await sql`CREATE TABLE search_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, asset_rowid INTEGER NOT NULL)`.execute(db);
+      await sql`CREATE TRIGGER search_changes_bounded AFTER INSERT ON search_changes
+        BEGIN DELETE FROM search_changes WHERE seq <= NEW.seq - ${sql.lit(SEARCH_CHANGES_KEPT)}; END`.execute(db);
+      await sql`CREATE TRIGGER assets_removed_from_search AFTER DELETE ON assets
+        BEGIN INSERT INTO search_changes (asset_rowid) VALUES (OLD.rowid); END`.execute(db);
     },
   },
 });

@@ -13,6 +13,7 @@ export interface Database {
   jobs: JobTable;
   asset_values: AssetValueTable;
   asset_text: AssetTextTable;
+  search_changes: SearchChangeTable;
 }
 
 export interface UserTable {
@@ -166,4 +167,10 @@ export interface AssetValueTable {
 export interface AssetTextTable {
   asset_id: string;
   content: string;
+}
+
+/** SQLite only: assets whose search index rows changed, in commit order (see FacetIndex). */
+export interface SearchChangeTable {
+  seq: Generated<number>;
+  asset_rowid: number;
 }

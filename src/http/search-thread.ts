@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { UrlSigner } from '../auth/url-signer.js';
 import { openSqliteReader } from '../db/database.js';
 import { DamsonError } from '../lib/errors.js';
+import { FacetIndex } from '../search/facet-index.js';
 import { SearchService } from '../search/search-service.js';
 import { searchAnswer } from './search-answer.js';
 import type { ThreadData, ThreadReply, ThreadRequest } from './search-threads.js';
@@ -18,7 +19,8 @@ const database = openSqliteReader(file);
 /** The server's clock at the time of each request: date math (`NOW-1DAY`) and request secrets follow it, also when tests move it. */
 let now = 0;
 const clock = { now: () => now };
-const service = new SearchService(database, clock);
+// Facets counted in memory: each search reads in a transaction of its own (below), as the index needs.
+const service = new SearchService(database, clock, { facetIndex: new FacetIndex() });
 const signer = UrlSigner.read(database.db, clock, requestSecretMs);
 
 port.on('message', (message: ThreadRequest) => {

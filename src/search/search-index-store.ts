@@ -42,6 +42,7 @@ export class SearchIndexStore {
     if (this.dialect === 'sqlite') {
       await sql`DELETE FROM asset_text WHERE rowid = (SELECT rowid FROM assets WHERE id = ${assetId})`.execute(this.db);
       await sql`INSERT INTO asset_text (rowid, content) SELECT rowid, ${content} FROM assets WHERE id = ${assetId}`.execute(this.db);
+      await sql`INSERT INTO search_changes (asset_rowid) SELECT rowid FROM assets WHERE id = ${assetId}`.execute(this.db);
     } else {
       await sql`INSERT INTO asset_text (asset_id, content) VALUES (${assetId}, ${content})
         ON CONFLICT (asset_id) DO UPDATE SET content = EXCLUDED.content`.execute(this.db);

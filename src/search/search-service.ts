@@ -4,6 +4,8 @@ import type { DatabaseHandle } from '../db/database.js';
 import type { Clock } from '../lib/clock.js';
 import { badRequest } from '../lib/errors.js';
 import { compileQuery, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
+import type { FacetIndex } from './facet-index.js';
+import { type FacetKind, FacetIndexStore } from './facet-index-store.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
 import { isTokenized } from './index-entries.js';
@@ -116,7 +118,7 @@ const sortsInIndex = (sort: SortField[], lookups: Lookup[]) =>
   lookups.every((lookup) => lookup.kind !== 'text') && sort.every((entry) => entry.field === 'assetCreated' || entry.field === 'relevance');
 
 /** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
-function facetKind(field: string): { numeric: boolean; tokenized: boolean } {
+function facetKind(field: string): FacetKind {
   const type = searchableField(field)?.type ?? 'text';
   return { numeric: type !== 'text', tokenized: isTokenized(field) };
 }
@@ -152,6 +154,11 @@ export interface SearchServiceOptions {
   pageForm?: LookupForm;
   /** Counts every narrowed facet by reading the field's index (true) or from the hits (false) instead of choosing. */
   facetWalk?: boolean;
+  /**
+   * Facet counts in memory (SQLite). Only for a connection that reads each search in a transaction of its own, as
+   * the search threads do: the index follows the change log, and must never see a write that is rolled back.
+   */
+  facetIndex?: FacetIndex;
 }
 
 export class SearchService {
@@ -190,6 +197,7 @@ export class SearchService {
     const lookups = [...queryLookups(tree, dialect), ...selections.map(({ lookup }) => lookup)];
     let totalHits: number;
     let assets: Asset[];
+    const inMemory = this.inMemoryFacets(where);
     if (dialect === 'postgres') {
       // PostgreSQL's planner chooses how to join from its statistics; the count and the page run at once, on two
       // connections. Full-text hits are left out of the index-sorted page: there the planner chose parallel walks
@@ -207,8 +215,10 @@ export class SearchService {
         [totalHits, assets] = await Promise.all([count(), page]);
       }
     } else {
-      // The count comes first: how dense the hits are decides how to read the page.
-      totalHits = await count();
+      // The count comes first: how dense the hits are decides how to read the page. When the facets are in memory
+      // their hits are read anyway, and their number is the count (232,460 hits at 1,000,000 assets: 0.5 s less).
+      const hitsReadAnyway = (tree.kind !== 'all' || selections.length > 0) && request.facets.some((field) => !request.selections[field]?.length);
+      totalHits = hitsReadAnyway && inMemory?.hasAll(request.facets) ? (await inMemory.hits(undefined)).length : await count();
       assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num);
     }
 
@@ -220,15 +230,46 @@ export class SearchService {
       const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : value.toLowerCase())));
       // A field's own selection does not narrow its counts, so every value stays choosable.
       const narrowed = tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
+      const ownSelection = selections.some((selection) => selection.field === field);
+      // In memory when the field is there already, or when SQL would read a large part of its index anyway.
+      let counts = inMemory && (inMemory.has(field) || !narrowed || (await manyHits())) ? await inMemory.count(field, kind, narrowed, ownSelection) : undefined;
       // Hits that are a large part of the library are counted faster by reading the field's index in order. On
       // PostgreSQL that only lets the planner read the index alone; it may then still start from the hits (four
       // facets of 232,460 hits at 1,000,000 assets: 11.1 → 3.4 s; of 11,494 the planner would read the index, and
       // take 0.7 s instead of 0.3).
-      const walkField = this.options.facetWalk ?? (!kind.tokenized && (await manyHits()));
-      const counts = await store.facet(field, narrowed ? where('collect', field) : undefined, MAX_FACET_VALUES, kind, walkField);
+      counts ??= await store.facet(field, narrowed ? where('collect', field) : undefined, MAX_FACET_VALUES, kind, this.options.facetWalk ?? (!kind.tokenized && (await manyHits())));
       facets[field] = counts.map(({ value, key, hitCount }) => ({ value, hitCount, selected: selected.has(key) }));
     }
     return { words: highlightWords(tree), totalHits, assets, facets };
+  }
+
+  /**
+   * Facet counts from the FacetIndex, if this service has one: brought up to date once, and each set of hits read
+   * once (the facets without a selection of their own share one). undefined: count in SQL.
+   */
+  private inMemoryFacets(where: (form: LookupForm, except?: string) => RawBuilder<unknown>) {
+    const index = this.options.facetIndex;
+    if (!index || this.database.dialect !== 'sqlite') return undefined;
+    const store = new FacetIndexStore(this.database.db);
+    let refreshed: Promise<void> | undefined;
+    const hitSets = new Map<string | undefined, Promise<number[]>>();
+    /** Rowids of the hits, but for the selection of field `except`. */
+    const hits = (except: string | undefined) => {
+      let rowids = hitSets.get(except);
+      if (!rowids) hitSets.set(except, (rowids = store.hitRowids(where('collect', except))));
+      return rowids;
+    };
+    return {
+      hits,
+      has: (field: string) => index.has(field),
+      hasAll: (fields: string[]) => fields.length > 0 && fields.every((field) => index.has(field)),
+      count: async (field: string, kind: FacetKind, narrowed: boolean, ownSelection: boolean) => {
+        if (!index.suitable(field)) return undefined;
+        await (refreshed ??= index.refresh(store));
+        const rowids = narrowed ? await hits(ownSelection ? field : undefined) : undefined;
+        return index.facet(store, field, kind, rowids, MAX_FACET_VALUES);
+      },
+    };
   }
 
   /** Ids of every asset a query matches (bulk operations), at most `limit`. */

@@ -28,7 +28,8 @@ describe('migrations (SQLite)', () => {
     // was created and filled and the old one dropped.
     const file = join(dataDir, 'damson.sqlite');
     const raw = new SQLite(file);
-    raw.exec(`DELETE FROM kysely_migration WHERE name = '0008_words_keep_letter_marks'; CREATE VIEW text_view AS SELECT content FROM asset_text;`);
+    raw.exec(`DELETE FROM kysely_migration WHERE name >= '0008'; DROP TRIGGER assets_removed_from_search; DROP TABLE search_changes;
+      CREATE VIEW text_view AS SELECT content FROM asset_text;`);
     raw.close();
     await assert.rejects(openDatabase({ dataDir, databaseUrl: undefined }), /0008_words_keep_letter_marks failed/);
 

@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
-import { SearchService } from '../../src/search/search-service.js';
+import { sql } from 'kysely';
+import { SEARCH_CHANGES_KEPT } from '../../src/db/migrations.js';
+import { FacetIndex } from '../../src/search/facet-index.js';
+import { type SearchRequest, SearchService } from '../../src/search/search-service.js';
 import { forEachDialect, serverWithSession } from '../helpers/server.js';
 
 type Facet = { value: string; hitCount: number; selected: boolean };
+
+const FACETS = ['tags', 'status', 'rating', 'cf_project'];
+/** Queries and selections that narrow the counts in different ways. */
+const REQUESTS: SearchRequest[] = ['*:*', 'status:Final', 'tags:metal', 'folderPath:"/Facets"'].flatMap((query) =>
+  ([{}, { status: ['final'] }, { tags: ['METAL', 'stone'] }] as Array<Record<string, string[]>>).map((selections) => ({ query, start: 0, num: 0, sort: [], facets: FACETS, selections })),
+);
 type Answer = { totalHits: number; facets: Record<string, Facet[]> };
 
 await forEachDialect((dialect) => {
@@ -76,17 +85,68 @@ await forEachDialect((dialect) => {
     const { database } = suite.server.app.damson;
     const fromHits = new SearchService(database, suite.server.clock, { facetWalk: false });
     const fromIndex = new SearchService(database, suite.server.clock, { facetWalk: true });
-    const facets = ['tags', 'status', 'rating', 'cf_project'];
+    const memory = new FacetIndex();
+    // SQLite's search threads count in memory (PostgreSQL has no change log for it to follow).
+    const fromMemory = dialect === 'sqlite' ? new SearchService(database, suite.server.clock, { facetIndex: memory }) : undefined;
     const seen = new Set<string>();
-    for (const query of ['status:Final', 'tags:wood', 'rating:[4 TO 5]', 'folderPath:"/Facets"', 'a1.jpg', 'NOT tags:metal']) {
+    for (const query of ['*:*', 'status:Final', 'tags:wood', 'rating:[4 TO 5]', 'folderPath:"/Facets"', 'a1.jpg', 'NOT tags:metal']) {
       for (const selections of [{}, { status: ['final'] }, { tags: ['METAL'] }, { rating: ['4'] }] as Array<Record<string, string[]>>) {
-        const request = { query, start: 0, num: 0, sort: [], facets, selections };
-        const [hits, index] = await Promise.all([fromHits.search(request), fromIndex.search(request)]);
+        const request = { query, start: 0, num: 0, sort: [], facets: FACETS, selections };
+        const [hits, index, inMemory] = await Promise.all([fromHits.search(request), fromIndex.search(request), fromMemory?.search(request)]);
         assert.deepEqual(index.facets, hits.facets, `${query} ${JSON.stringify(selections)}`);
+        if (inMemory) assert.deepEqual(inMemory.facets, hits.facets, `in memory: ${query} ${JSON.stringify(selections)}`);
         seen.add(JSON.stringify(hits.facets));
       }
     }
     // The queries narrow the counts in different ways, so equal answers are not equally empty ones.
     assert.ok(seen.size >= 10, `only ${seen.size} different answers`);
+    if (fromMemory) assert.ok(FACETS.every((field) => memory.has(field)), 'the fields were counted in memory');
   });
+
+  if (dialect === 'sqlite') {
+    /** Every query and selection of `requests`, counted in memory by `index` and in SQL: the answers must agree. */
+    const agree = async (index: FacetIndex, message: string) => {
+      const { database } = suite.server.app.damson;
+      const fromMemory = new SearchService(database, suite.server.clock, { facetIndex: index });
+      const inSql = new SearchService(database, suite.server.clock, { facetWalk: false });
+      for (const request of REQUESTS) {
+        const [memory, expected] = [await fromMemory.search(request), await inSql.search(request)];
+        assert.deepEqual(memory.facets, expected.facets, `${message}: ${request.query} ${JSON.stringify(request.selections)}`);
+        assert.equal(memory.totalHits, expected.totalHits, `${message}: ${request.query} ${JSON.stringify(request.selections)}`);
+      }
+      return (await inSql.search(REQUESTS[0]!)).facets;
+    };
+
+    it('counts in memory follow every change: new values, new assets, removed assets', async () => {
+      for (const index of [new FacetIndex(), new FacetIndex(0)]) {
+        await agree(index, 'before');
+        const before = await agree(index, 'read again');
+        const changed = await post('updatebulk', { q: 'name:a4.jpg', metadata: JSON.stringify({ tags: ['+Metal', '+Stone'], rating: '2', status: 'Draft' }) });
+        assert.equal(changed.statusCode, 200, changed.body);
+        const created = await post('create', { folderPath: '/Facets/Later', name: `b${Math.random()}.jpg`, tags: 'stone', status: 'Final', rating: '5' });
+        assert.equal(created.statusCode, 200, created.body);
+        const after = await agree(index, 'after an update and a new asset');
+        assert.notDeepEqual(after, before, 'the changes change the counts');
+        const removed = await post('remove', { q: 'name:a4.jpg OR folderPath:"/Facets/Later"' });
+        assert.equal(removed.statusCode, 200, removed.body);
+        await agree(index, 'after removals');
+        // Put a4 back as it was, for the next round and the other tests.
+        assert.equal((await post('create', { folderPath: '/Facets', name: 'a4.jpg', tags: 'wood', status: 'Final' })).statusCode, 200);
+        const restored = await agree(index, 'restored');
+        for (const field of FACETS) assert.deepEqual(counts(restored[field]), counts(before[field]), field);
+      }
+    });
+
+    it('reads its fields again when the changes it missed have left the log', async () => {
+      const index = new FacetIndex();
+      const before = await agree(index, 'before');
+      const changed = await post('updatebulk', { q: 'name:a1.jpg', metadata: JSON.stringify({ tags: ['+Granite'] }) });
+      assert.equal(changed.statusCode, 200, changed.body);
+      // More changes than the log keeps (of no asset): a4's change is dropped from it before the index reads it.
+      await sql`INSERT INTO search_changes (asset_rowid)
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${SEARCH_CHANGES_KEPT + 10}) SELECT -1 FROM n`.execute(suite.server.app.damson.database.db);
+      const after = await agree(index, 'after the log moved on');
+      assert.notDeepEqual(after, before);
+    });
+  }
 });

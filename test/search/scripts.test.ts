@@ -96,7 +96,10 @@ await forEachDialect((dialect) => {
         if (dialect === 'sqlite') await sql`INSERT INTO asset_text (rowid, content) VALUES (${row.rowid}, ${text})`.execute(database.db);
         else await sql`UPDATE asset_text SET content = ${oldWords(text).join(' ')} WHERE asset_id = ${row.id}`.execute(database.db);
       }
-      await sql`DELETE FROM kysely_migration WHERE name = '0008_words_keep_letter_marks'`.execute(database.db);
+      // From before 0008, and so before 0009 (SQLite's search change log) too.
+      await sql`DELETE FROM kysely_migration WHERE name >= '0008'`.execute(database.db);
+      if (dialect === 'sqlite') await sql`DROP TRIGGER assets_removed_from_search`.execute(database.db);
+      if (dialect === 'sqlite') await sql`DROP TABLE search_changes`.execute(database.db);
     } finally {
       await database.close();
     }

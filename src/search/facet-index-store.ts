@@ -1,0 +1,85 @@
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+
+/** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
+export interface FacetKind {
+  numeric: boolean;
+  tokenized: boolean;
+}
+
+/** A facet value of an asset: the lower-cased text, or the number. */
+export type FacetKey = string | number;
+
+/** The assets (rowids) that have one value of a field. */
+export interface FacetKeyRows {
+  key: FacetKey;
+  rowids: number[];
+}
+
+/** The reads of FacetIndex, on SQLite: a field's whole values with the assets' rowids, and the change log. */
+export class FacetIndexStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** The log's first and last change (undefined when it is empty). */
+  async changeBounds(): Promise<{ first: number; last: number } | undefined> {
+    const { rows } = await sql<{ first: number | null; last: number | null }>`SELECT MIN(seq) AS first, MAX(seq) AS last FROM search_changes`.execute(this.db);
+    const row = rows[0];
+    return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
+  }
+
+  /** Rowids of the assets changed after `after`, up to `through`. */
+  async changedSince(after: number, through: number): Promise<number[]> {
+    const { rows } = await sql<{ rowid: number }>`
+      SELECT DISTINCT asset_rowid AS rowid FROM search_changes WHERE seq > ${after} AND seq <= ${through}`.execute(this.db);
+    return rows.map((row) => row.rowid);
+  }
+
+  /** The highest asset rowid, which sizes the index's arrays. */
+  async lastAssetRowid(): Promise<number> {
+    const { rows } = await sql<{ last: number | null }>`SELECT MAX(rowid) AS last FROM assets`.execute(this.db);
+    return rows[0]?.last ?? 0;
+  }
+
+  /**
+   * A page of a field's whole values in key order, after `after`, each with the rowids of its assets. One row per
+   * value rather than per asset: at 1,000,000 assets, reading tags took 4.8 s as (value, asset) rows and 2.6 s so.
+   */
+  async fieldPage(field: string, kind: FacetKind, after: FacetKey | undefined, limit: number): Promise<FacetKeyRows[]> {
+    const column = sql.raw(kind.numeric ? 'v.value_num' : 'v.value_key');
+    const from = after === undefined ? sql`` : sql`AND ${column} > ${after}`;
+    // CROSS JOIN keeps SQLite on the field's rows, in index order, looking up each asset's rowid.
+    const { rows } = await sql<{ key: FacetKey; rowids: string }>`
+      SELECT ${column} AS key, group_concat(a.rowid) AS rowids FROM asset_values v CROSS JOIN assets a ON a.id = v.asset_id
+      WHERE v.field = ${field} AND ${column} IS NOT NULL ${wholeValues(kind)} ${from}
+      GROUP BY ${column} ORDER BY ${column} LIMIT ${limit}`.execute(this.db);
+    return rows.map((row) => ({ key: row.key, rowids: row.rowids.split(',').map(Number) }));
+  }
+
+  /** A field's whole values of some assets, by rowid. */
+  async valuesOf(field: string, kind: FacetKind, rowids: number[]): Promise<Array<{ key: FacetKey; rowid: number }>> {
+    const column = sql.raw(kind.numeric ? 'v.value_num' : 'v.value_key');
+    const { rows } = await sql<{ key: FacetKey; rowid: number }>`
+      SELECT ${column} AS key, a.rowid AS rowid FROM assets a JOIN asset_values v ON v.asset_id = a.id AND v.field = ${field}
+      WHERE a.rowid IN (${sql.join(rowids)}) AND ${column} IS NOT NULL ${wholeValues(kind)}`.execute(this.db);
+    return rows;
+  }
+
+  /** Rowids of the assets `where` matches (a condition on `assets a`). */
+  async hitRowids(where: RawBuilder<unknown>): Promise<number[]> {
+    const { rows } = await sql<{ rowid: number }>`SELECT a.rowid AS rowid FROM assets a WHERE ${where}`.execute(this.db);
+    return rows.map((row) => row.rowid);
+  }
+
+  /** How each text key is shown: one of its spellings, found as SearchStore.facet finds it (the first in the index). */
+  async spellings(field: string, keys: string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await sql<{ key: string; value: string | null }>`
+      WITH k(key) AS (VALUES ${sql.join(keys.map((key) => sql`(${key})`))})
+      SELECT k.key, (SELECT w.value_text FROM asset_values w WHERE w.field = ${field} AND w.value_key = k.key AND w.value_text IS NOT NULL LIMIT 1) AS value
+      FROM k`.execute(this.db);
+    return new Map(rows.map((row) => [row.key, row.value ?? row.key]));
+  }
+}
+
+/** Only whole values, not words: a field with no word rows needs no test (and its index alone then answers). */
+const wholeValues = (kind: FacetKind) => (kind.tokenized ? sql`AND v.is_token = 0` : sql``);
