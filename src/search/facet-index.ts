@@ -36,7 +36,7 @@ export class FacetIndex {
     return this.fields.has(field);
   }
 
-  /** Whether a field may be held in memory (undefined: not known until it is read). */
+  /** Whether a field may be held in memory: not once it was found to have too many distinct values. */
   suitable(field: string): boolean {
     return !this.tooVaried.has(field);
   }
