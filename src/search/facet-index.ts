@@ -20,6 +20,8 @@ const CHANGE_BATCH = 500;
  * memory than its counts save, and its facets are rarely asked for.
  */
 export const MAX_FACET_KEYS = 100_000;
+/** Nor one whose values add up to more characters than this (long descriptions): a few MiB per thread at most. */
+export const MAX_FACET_KEY_CHARS = 4_000_000;
 
 export class FacetIndex {
   /** `compactAfter`: changed assets kept beside a field's table before it is made again (plus 2% of the table). */
@@ -62,7 +64,8 @@ export class FacetIndex {
           for (const row of rows) byAsset.get(row.rowid)!.push(row.key);
           for (const [rowid, keys] of byAsset) values.set(rowid, keys);
         }
-        if (values.keyCount() > 2 * MAX_FACET_KEYS) {
+        // Values that come and go are dropped when the table is made again; past twice the limits they stay.
+        if (values.exceeds(2)) {
           this.fields.delete(field);
           this.tooVaried.add(field);
         } else {
@@ -80,7 +83,7 @@ export class FacetIndex {
   async facet(store: FacetIndexStore, field: string, kind: FacetKind, hits: ArrayLike<number> | undefined, limit: number): Promise<FacetCount[] | undefined> {
     let values = this.fields.get(field);
     if (!values) {
-      values = await FieldValues.read(store, field, kind);
+      values = await FieldValues.read(store, field, kind, await store.lastAssetRowid());
       if (!values) {
         this.tooVaried.add(field);
         return undefined;
@@ -99,8 +102,10 @@ export class FacetIndex {
  * and the assets changed since it was made on the side, until they are many enough to make it again.
  */
 class FieldValues {
-  private readonly keyList: FacetKey[] = [];
-  private readonly keyIds = new Map<FacetKey, number>();
+  private keyList: FacetKey[] = [];
+  private keyIds = new Map<FacetKey, number>();
+  /** Characters of the text keys (8 for a number). */
+  private keyChars = 0;
   private offsets = new Int32Array(1);
   private keys = new Int32Array(0);
   /** Key ids of assets changed since the table was made (an empty list: no value, or removed). */
@@ -108,21 +113,26 @@ class FieldValues {
 
   private constructor(readonly kind: FacetKind) {}
 
-  /** The whole field from its index; undefined when it has more than MAX_FACET_KEYS distinct values. */
-  static async read(store: FacetIndexStore, field: string, kind: FacetKind): Promise<FieldValues | undefined> {
+  /** The whole field from its index (assets up to `lastRowid`); undefined when its values are too many or too long. */
+  static async read(store: FacetIndexStore, field: string, kind: FacetKind, lastRowid: number): Promise<FieldValues | undefined> {
     const values = new FieldValues(kind);
     const rowids = new GrowingInt32();
     const keyIds = new GrowingInt32();
+    // The value last taken for each asset: an asset with one value twice (`Metal` and `metal`) has it in one
+    // group of rows, and counts once.
+    const lastKeyOf = new Int32Array(lastRowid + 1).fill(-1);
     for (let after: FacetKey | undefined; ; ) {
       const page = await store.fieldPage(field, kind, after, READ_KEYS);
       for (const { key, rowids: assets } of page) {
         const id = values.keyId(kind.numeric ? Number(key) : key);
         for (const rowid of assets) {
+          if (lastKeyOf[rowid] === id) continue;
+          lastKeyOf[rowid] = id;
           rowids.push(rowid);
           keyIds.push(id);
         }
       }
-      if (values.keyList.length > MAX_FACET_KEYS) return undefined;
+      if (values.exceeds(1)) return undefined;
       if (page.length < READ_KEYS) break;
       after = page[page.length - 1]!.key;
     }
@@ -130,8 +140,9 @@ class FieldValues {
     return values;
   }
 
-  keyCount(): number {
-    return this.keyList.length;
+  /** Whether the values are more than `factor` times the limits (MAX_FACET_KEYS, MAX_FACET_KEY_CHARS). */
+  exceeds(factor: number): boolean {
+    return this.keyList.length > factor * MAX_FACET_KEYS || this.keyChars > factor * MAX_FACET_KEY_CHARS;
   }
 
   /** An asset's keys now (none: it lost them, or was removed). */
@@ -181,23 +192,31 @@ class FieldValues {
     return ids.slice(0, limit).map((id) => ({ key: this.keyList[id]!, hitCount: counts[id]! }));
   }
 
-  /** Makes the table again once the changed assets are a few percent of it: each hit then costs a map lookup. */
+  /**
+   * Makes the table again once the changed assets are a few percent of it (each hit then costs a map lookup), with
+   * only the values some asset still has.
+   */
   compactIfWorthIt(compactAfter: number): void {
     if (this.changed.size === 0 || this.changed.size < compactAfter + (this.offsets.length - 1) / 50) return;
+    const { offsets, keys, changed, keyList } = this;
+    this.keyList = [];
+    this.keyIds = new Map();
+    this.keyChars = 0;
+    const renumbered = new Int32Array(keyList.length).fill(-1);
+    const newId = (id: number) => (renumbered[id] === -1 ? (renumbered[id] = this.keyId(keyList[id]!)) : renumbered[id]!);
     const rowids = new GrowingInt32();
     const keyIds = new GrowingInt32();
-    const { offsets, keys, changed } = this;
     for (let rowid = 0; rowid < offsets.length - 1; rowid++) {
       if (changed.has(rowid)) continue;
       for (let index = offsets[rowid]!; index < offsets[rowid + 1]!; index++) {
         rowids.push(rowid);
-        keyIds.push(keys[index]!);
+        keyIds.push(newId(keys[index]!));
       }
     }
     for (const [rowid, own] of changed) {
       for (const id of own) {
         rowids.push(rowid);
-        keyIds.push(id);
+        keyIds.push(newId(id));
       }
     }
     changed.clear();
@@ -210,38 +229,23 @@ class FieldValues {
       id = this.keyList.length;
       this.keyList.push(key);
       this.keyIds.set(key, id);
+      this.keyChars += typeof key === 'string' ? key.length : 8;
     }
     return id;
   }
 
-  /** The row table of (rowid, key id) pairs in any order; a pair that comes twice counts once (`Metal` and `metal`). */
+  /** The row table of (rowid, key id) pairs in any order, each pair once. */
   private makeTable(rowids: Int32Array, keyIds: Int32Array): void {
     let lastRowid = 0;
     for (const rowid of rowids) if (rowid > lastRowid) lastRowid = rowid;
-    // first[r]: where the pairs of rowid r start; next[r]: where its next one goes.
-    const first = new Int32Array(lastRowid + 2);
-    for (const rowid of rowids) first[rowid + 1]!++;
-    for (let rowid = 1; rowid < first.length; rowid++) first[rowid]! += first[rowid - 1]!;
-    const next = first.slice(0, -1);
+    const offsets = new Int32Array(lastRowid + 2);
+    for (const rowid of rowids) offsets[rowid + 1]!++;
+    for (let rowid = 1; rowid < offsets.length; rowid++) offsets[rowid]! += offsets[rowid - 1]!;
+    const next = offsets.slice(0, -1);
     const keys = new Int32Array(rowids.length);
-    for (let index = 0; index < rowids.length; index++) {
-      const rowid = rowids[index]!;
-      const id = keyIds[index]!;
-      // An asset has a few values: looking through those it has so far costs less than a set.
-      let seen = false;
-      for (let at = first[rowid]!; at < next[rowid]! && !seen; at++) seen = keys[at] === id;
-      if (!seen) keys[next[rowid]!++] = id;
-    }
-    // Closed up over the places left by pairs that came twice.
-    const offsets = new Int32Array(first.length);
-    let length = 0;
-    for (let rowid = 0; rowid < next.length; rowid++) {
-      keys.copyWithin(length, first[rowid]!, next[rowid]!);
-      length += next[rowid]! - first[rowid]!;
-      offsets[rowid + 1] = length;
-    }
+    for (let index = 0; index < rowids.length; index++) keys[next[rowids[index]!]!++] = keyIds[index]!;
     this.offsets = offsets;
-    this.keys = keys.slice(0, length);
+    this.keys = keys;
   }
 }
 

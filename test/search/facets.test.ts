@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
 import { sql } from 'kysely';
 import { SEARCH_CHANGES_KEPT } from '../../src/db/migrations.js';
-import { FacetIndex } from '../../src/search/facet-index.js';
+import { FacetIndex, MAX_FACET_KEY_CHARS } from '../../src/search/facet-index.js';
 import { type SearchRequest, SearchService } from '../../src/search/search-service.js';
 import { forEachDialect, serverWithSession } from '../helpers/server.js';
 
@@ -134,6 +134,30 @@ await forEachDialect((dialect) => {
         assert.equal((await post('create', { folderPath: '/Facets', name: 'a4.jpg', tags: 'wood', status: 'Final' })).statusCode, 200);
         const restored = await agree(index, 'restored');
         for (const field of FACETS) assert.deepEqual(counts(restored[field]), counts(before[field]), field);
+      }
+    });
+
+    it('leaves a field of long values to SQL rather than hold megabytes of it', async () => {
+      const { database } = suite.server.app.damson;
+      const ids = (await sql<{ id: string }>`SELECT id FROM assets`.execute(database.db)).rows.map((row) => row.id);
+      // More characters than MAX_FACET_KEY_CHARS, in values of 4,100 (written straight into the index).
+      const count = Math.ceil(MAX_FACET_KEY_CHARS / 4100) + 1;
+      for (let start = 0; start < count; start += 100) {
+        const rows = Array.from({ length: Math.min(100, count - start) }, (_, offset) => {
+          const value = `${start + offset} ${'long text '.repeat(410)}`;
+          return sql`(${ids[(start + offset) % ids.length]!}, 'cf_note', ${value.toLowerCase()}, ${value}, NULL, 0)`;
+        });
+        await sql`INSERT INTO asset_values (asset_id, field, value_key, value_text, value_num, is_token) VALUES ${sql.join(rows)}`.execute(database.db);
+      }
+      try {
+        const index = new FacetIndex();
+        const request = { query: '*:*', start: 0, num: 0, sort: [], facets: ['cf_note', 'tags'], selections: {} };
+        const [memory, expected] = [await new SearchService(database, suite.server.clock, { facetIndex: index }).search(request), await new SearchService(database, suite.server.clock).search(request)];
+        assert.deepEqual(memory.facets, expected.facets);
+        assert.equal(memory.facets.cf_note!.length, 100);
+        assert.ok(!index.has('cf_note') && index.has('tags'), 'tags in memory, the long values not');
+      } finally {
+        await sql`DELETE FROM asset_values WHERE field = 'cf_note'`.execute(database.db);
       }
     });
 
