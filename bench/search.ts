@@ -499,8 +499,8 @@ function roleOf(statement: Statement): StatementRole {
 const isHitRowids = (statement: Statement) => statement.sql.trim().startsWith('SELECT a.rowid AS rowid FROM assets a');
 
 /**
- * The recorded statements run with the bare driver, each timed. PostgreSQL
- * runs the COUNT and the page at once on two connections, as SearchService does (Promise.all over its pool).
+ * The recorded statements run with the bare driver, each timed. PostgreSQL runs the COUNT and the page at once on
+ * two connections, and then the facets at once, as SearchService does (Promise.all over its pool).
  */
 async function openRawExecutor(dialect: DialectName, dataDir: string, databaseUrl: string | undefined): Promise<RawExecutor> {
   if (dialect === 'sqlite') {
@@ -548,7 +548,7 @@ async function openRawExecutor(dialect: DialectName, dataDir: string, databaseUr
       const after = statements.filter((statement) => roleOf(statement) === 'facets');
       for (const statement of before) await timed(statement);
       await Promise.all(together.map(timed));
-      for (const statement of after) await timed(statement);
+      await Promise.all(after.map(timed));
       run.ms = performance.now() - begin;
       return run;
     },

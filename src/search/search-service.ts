@@ -222,10 +222,9 @@ export class SearchService {
       assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num);
     }
 
-    const facets: SearchResult['facets'] = {};
     let assetBound: number | undefined;
     const manyHits = async () => totalHits >= FACET_WALK_SHARE * (assetBound ??= await store.assetCountBound());
-    for (const field of request.facets) {
+    const facetOf = async (field: string) => {
       const kind = facetKind(field);
       const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : value.toLowerCase())));
       // A field's own selection does not narrow its counts, so every value stays choosable.
@@ -241,8 +240,12 @@ export class SearchService {
       // facets of 232,460 hits at 1,000,000 assets: 11.1 → 3.4 s; of 11,494 the planner would read the index, and
       // take 0.7 s instead of 0.3).
       counts ??= await store.facet(field, narrowed ? where('collect', field) : undefined, MAX_FACET_VALUES, kind, this.options.facetWalk ?? (!kind.tokenized && (await manyHits())));
-      facets[field] = counts.map(({ value, key, hitCount }) => ({ value, hitCount, selected: selected.has(key) }));
-    }
+      return counts.map(({ value, key, hitCount }) => ({ value, hitCount, selected: selected.has(key) }));
+    };
+    // PostgreSQL counts the facets at once, each on a connection of its own, as it runs the count and the page.
+    const counted = dialect === 'postgres' ? await Promise.all(request.facets.map(facetOf)) : [];
+    if (dialect === 'sqlite') for (const field of request.facets) counted.push(await facetOf(field));
+    const facets: SearchResult['facets'] = Object.fromEntries(request.facets.map((field, index) => [field, counted[index]!]));
     return { words: highlightWords(tree), totalHits, assets, facets };
   }
 
