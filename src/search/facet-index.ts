@@ -28,7 +28,7 @@ export class FacetIndex {
   constructor(private readonly compactAfter = 1000) {}
 
   private readonly fields = new Map<string, FieldValues>();
-  /** Fields with too many distinct values (MAX_FACET_KEYS). */
+  /** Fields whose values are too many or too long to hold (MAX_FACET_KEYS, MAX_FACET_KEY_CHARS). */
   private readonly tooVaried = new Set<string>();
   /** The last change of the log the fields include. */
   private applied = 0;
@@ -38,7 +38,7 @@ export class FacetIndex {
     return this.fields.has(field);
   }
 
-  /** Whether a field may be held in memory: not once it was found to have too many distinct values. */
+  /** Whether a field may be held in memory: not once its values were found too many or too long. */
   suitable(field: string): boolean {
     return !this.tooVaried.has(field);
   }
@@ -78,7 +78,7 @@ export class FacetIndex {
 
   /**
    * A field's most frequent values among the hits (rowids; undefined: every asset), as SearchStore.facet counts
-   * them; undefined when the field has too many distinct values to be held. Reads the field first if needed.
+   * them; undefined when the field's values are too many or too long to hold. Reads the field first if needed.
    */
   async facet(store: FacetIndexStore, field: string, kind: FacetKind, hits: ArrayLike<number> | undefined, limit: number): Promise<FacetCount[] | undefined> {
     let values = this.fields.get(field);
