@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { spellingOf } from './search-store.js';
 
 /** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
 export interface FacetKind {
@@ -70,13 +71,12 @@ export class FacetIndexStore {
     return rows.map((row) => row.rowid);
   }
 
-  /** How each text key is shown: one of its spellings, found as SearchStore.facet finds it (the first in the index). */
+  /** How each text key is shown: one of its spellings, the one SearchStore.facet shows. */
   async spellings(field: string, keys: string[]): Promise<Map<string, string>> {
     if (keys.length === 0) return new Map();
     const { rows } = await sql<{ key: string; value: string | null }>`
       WITH k(key) AS (VALUES ${sql.join(keys.map((key) => sql`(${key})`))})
-      SELECT k.key, (SELECT w.value_text FROM asset_values w WHERE w.field = ${field} AND w.value_key = k.key AND w.value_text IS NOT NULL LIMIT 1) AS value
-      FROM k`.execute(this.db);
+      SELECT k.key, ${spellingOf(field, sql`k.key`)} AS value FROM k`.execute(this.db);
     return new Map(rows.map((row) => [row.key, row.value ?? row.key]));
   }
 }

@@ -198,6 +198,9 @@ export class SearchService {
     let totalHits: number;
     let assets: Asset[];
     const inMemory = this.inMemoryFacets(where);
+    // A field's own selection does not narrow its counts, so every value stays choosable.
+    const narrowedFor = (field: string) => tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
+    const ownSelectionOf = (field: string) => selections.some((selection) => selection.field === field);
     if (dialect === 'postgres') {
       // PostgreSQL's planner chooses how to join from its statistics; the count and the page run at once, on two
       // connections. Full-text hits are left out of the index-sorted page: there the planner chose parallel walks
@@ -217,7 +220,7 @@ export class SearchService {
     } else {
       // The count comes first: how dense the hits are decides how to read the page. When the facets are in memory
       // their hits are read anyway, and their number is the count (232,460 hits at 1,000,000 assets: 0.5 s less).
-      const hitsReadAnyway = (tree.kind !== 'all' || selections.length > 0) && request.facets.some((field) => !request.selections[field]?.length);
+      const hitsReadAnyway = request.facets.some((field) => narrowedFor(field) && !ownSelectionOf(field));
       totalHits = hitsReadAnyway && (await inMemory?.holds(request.facets)) ? (await inMemory!.hits(undefined)).length : await count();
       assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num);
     }
@@ -227,9 +230,8 @@ export class SearchService {
     const facetOf = async (field: string) => {
       const kind = facetKind(field);
       const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : value.toLowerCase())));
-      // A field's own selection does not narrow its counts, so every value stays choosable.
-      const narrowed = tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
-      const ownSelection = selections.some((selection) => selection.field === field);
+      const narrowed = narrowedFor(field);
+      const ownSelection = ownSelectionOf(field);
       // In memory when the field is there already, or when SQL would read a large part of its index against the
       // hits anyway (reading tags whole at 1,000,000 assets takes 3.3 s). Not for the whole library: SQL counts
       // that from the index alone, and the web client opens with it (four facets, 0.5 s).

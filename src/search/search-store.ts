@@ -3,6 +3,7 @@ import { type Asset, toAsset } from '../assets/asset-store.js';
 import type { DialectName } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { type Lookup, rangeBounds, valueWhere } from './compile-query.js';
+import type { FacetKind } from './facet-index-store.js';
 
 type Condition = RawBuilder<unknown>;
 
@@ -40,6 +41,10 @@ const fieldRows = (field: string, within?: NumericRange): Condition[] => [
   sql`v.value_num IS NOT NULL`,
   ...(within ? rangeBounds(sql`v.value_num`, within) : []),
 ];
+
+/** How a facet's text value `key` is shown: the spelling of the first asset with it in the field's index. */
+export const spellingOf = (field: string, key: Condition): Condition =>
+  sql`(SELECT w.value_text FROM asset_values w WHERE w.field = ${field} AND w.value_key = ${key} AND w.value_text IS NOT NULL LIMIT 1)`;
 
 /** Runs compiled search conditions against `assets a`. I/O only: the service decides what to ask. */
 export class SearchStore {
@@ -193,7 +198,7 @@ export class SearchStore {
     field: string,
     where: Condition | undefined,
     limit: number,
-    kind: { numeric: boolean; tokenized: boolean },
+    kind: FacetKind,
     walkField = false,
   ): Promise<FacetCount[]> {
     const among = where === undefined ? sql`` : sql`AND v.asset_id IN (SELECT a.id FROM assets a WHERE ${where})`;
@@ -213,7 +218,7 @@ export class SearchStore {
       return rows.map((row) => ({ value: String(Number(row.num)), key: String(Number(row.num)), hitCount: Number(row.hits) }));
     }
     const { rows } = await sql<{ key: string; value: string; hits: number | string }>`
-      SELECT g.key, g.hits, (SELECT w.value_text FROM asset_values w WHERE w.field = ${field} AND w.value_key = g.key AND w.value_text IS NOT NULL LIMIT 1) AS value
+      SELECT g.key, g.hits, ${spellingOf(field, sql`g.key`)} AS value
       FROM (
         SELECT v.value_key AS key, COUNT(DISTINCT v.asset_id) AS hits FROM asset_values v
         WHERE v.field = ${field} ${wholeValues} ${among}
