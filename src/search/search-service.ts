@@ -197,7 +197,7 @@ export class SearchService {
     const lookups = [...queryLookups(tree, dialect), ...selections.map(({ lookup }) => lookup)];
     let totalHits: number;
     let assets: Asset[];
-    const inMemory = this.inMemoryFacets(where);
+    const inMemory = request.facets.length > 0 ? this.inMemoryFacets(where) : undefined;
     // A field's own selection does not narrow its counts, so every value stays choosable.
     const narrowedFor = (field: string) => tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
     const ownSelectionOf = (field: string) => selections.some((selection) => selection.field === field);
