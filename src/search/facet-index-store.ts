@@ -1,11 +1,19 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { isTokenized } from './index-entries.js';
+import { searchableField } from './parse-query.js';
 import { spellingOf } from './search-store.js';
 
 /** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
 export interface FacetKind {
   numeric: boolean;
   tokenized: boolean;
+}
+
+/** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
+export function facetKind(field: string): FacetKind {
+  const type = searchableField(field)?.type ?? 'text';
+  return { numeric: type !== 'text', tokenized: isTokenized(field) };
 }
 
 /** A facet value of an asset: the lower-cased text, or the number. */
@@ -68,6 +76,16 @@ export class FacetIndexStore {
   /** Rowids of the assets `where` matches (a condition on `assets a`). */
   async hitRowids(where: RawBuilder<unknown>): Promise<number[]> {
     const { rows } = await sql<{ rowid: number }>`SELECT a.rowid AS rowid FROM assets a WHERE ${where}`.execute(this.db);
+    return rows.map((row) => row.rowid);
+  }
+
+  /**
+   * Rowids of the assets a full-text expression matches, from the text index alone, whose rowids are the assets'
+   * (as SearchStore.countLookup counts them): checking each in `assets` took 60,901 hits of `summer` at 1,000,000
+   * assets from 40 to 260 ms.
+   */
+  async textRowids(expression: string): Promise<number[]> {
+    const { rows } = await sql<{ rowid: number }>`SELECT rowid FROM asset_text WHERE asset_text MATCH ${expression}`.execute(this.db);
     return rows.map((row) => row.rowid);
   }
 

@@ -76,20 +76,33 @@ export class FacetIndex {
     this.applied = last;
   }
 
+  /** A field's values, read whole first if need be; undefined when they are too many or too long to hold. */
+  async hold(store: FacetIndexStore, field: string, kind: FacetKind): Promise<FieldValues | undefined> {
+    let values = this.fields.get(field);
+    if (!values && this.suitable(field)) {
+      values = await FieldValues.read(store, field, kind, await store.lastAssetRowid());
+      if (values) this.fields.set(field, values);
+      else this.tooVaried.add(field);
+    }
+    return values;
+  }
+
+  /**
+   * Which assets have one of these values of a held field (lower-cased text, or numbers), as a mask by rowid: the
+   * hits of a facet selection or of `status:Final`, without reading them from the index. undefined when the field
+   * is not held.
+   */
+  assetsWith(field: string, keys: readonly FacetKey[]): Uint8Array | undefined {
+    return this.fields.get(field)?.assetsWith(keys);
+  }
+
   /**
    * A field's most frequent values among the hits (rowids; undefined: every asset), as SearchStore.facet counts
    * them; undefined when the field's values are too many or too long to hold. Reads the field first if needed.
    */
   async facet(store: FacetIndexStore, field: string, kind: FacetKind, hits: ArrayLike<number> | undefined, limit: number): Promise<FacetCount[] | undefined> {
-    let values = this.fields.get(field);
-    if (!values) {
-      values = await FieldValues.read(store, field, kind, await store.lastAssetRowid());
-      if (!values) {
-        this.tooVaried.add(field);
-        return undefined;
-      }
-      this.fields.set(field, values);
-    }
+    const values = await this.hold(store, field, kind);
+    if (!values) return undefined;
     const top = values.top(values.count(hits), limit);
     if (kind.numeric) return top.map(({ key, hitCount }) => ({ value: String(key), key: String(key), hitCount }));
     const spellings = await store.spellings(field, top.map(({ key }) => key as string));
@@ -149,6 +162,30 @@ class FieldValues {
   set(rowid: number, keys: FacetKey[]): void {
     const ids = new Set(keys.map((key) => this.keyId(this.kind.numeric ? Number(key) : key)));
     this.changed.set(rowid, Int32Array.from(ids));
+  }
+
+  /** A mask by rowid of the assets with one of the keys. */
+  assetsWith(keys: readonly FacetKey[]): Uint8Array {
+    const wanted = new Uint8Array(this.keyList.length);
+    for (const key of keys) {
+      const id = this.keyIds.get(this.kind.numeric ? Number(key) : key);
+      if (id !== undefined) wanted[id] = 1;
+    }
+    const { offsets, keys: table, changed } = this;
+    const tableRows = offsets.length - 1;
+    let size = tableRows;
+    for (const rowid of changed.keys()) if (rowid >= size) size = rowid + 1;
+    const has = new Uint8Array(size);
+    for (let rowid = 0; rowid < tableRows; rowid++) {
+      for (let index = offsets[rowid]!; index < offsets[rowid + 1]!; index++) {
+        if (wanted[table[index]!]) {
+          has[rowid] = 1;
+          break;
+        }
+      }
+    }
+    for (const [rowid, own] of changed) has[rowid] = own.some((id) => wanted[id] === 1) ? 1 : 0;
+    return has;
   }
 
   /** Hits per key id. */
@@ -247,6 +284,16 @@ class FieldValues {
     this.offsets = offsets;
     this.keys = keys;
   }
+}
+
+/** The rowids every mask holds: of `candidates` (in their order), or of all assets. */
+export function rowidsInAll(masks: readonly Uint8Array[], candidates?: ArrayLike<number>): Int32Array {
+  const inAll = (rowid: number) => masks.every((mask) => mask[rowid] === 1);
+  if (candidates) return Int32Array.from(Array.prototype.filter.call(candidates, inAll) as number[]);
+  const found = new GrowingInt32();
+  const end = Math.min(...masks.map((mask) => mask.length));
+  for (let rowid = 0; rowid < end; rowid++) if (inAll(rowid)) found.push(rowid);
+  return found.view().slice();
 }
 
 /**

@@ -5,7 +5,8 @@ import type { Clock } from '../lib/clock.js';
 import { badRequest } from '../lib/errors.js';
 import { compileQuery, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
 import type { FacetIndex } from './facet-index.js';
-import { type FacetKind, FacetIndexStore } from './facet-index-store.js';
+import { FacetIndexStore, facetKind } from './facet-index-store.js';
+import { type ConditionOf, InMemorySearch, type Selection } from './in-memory-search.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
 import { isTokenized } from './index-entries.js';
@@ -117,21 +118,16 @@ function singleValueSort(sort: SortField[]): SortField | undefined {
 const sortsInIndex = (sort: SortField[], lookups: Lookup[]) =>
   lookups.every((lookup) => lookup.kind !== 'text') && sort.every((entry) => entry.field === 'assetCreated' || entry.field === 'relevance');
 
-/** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
-function facetKind(field: string): FacetKind {
-  const type = searchableField(field)?.type ?? 'text';
-  return { numeric: type !== 'text', tokenized: isTokenized(field) };
-}
-
 /** Assets with one of the selected facet values, matched as facets count them: text by key (any case), numbers by value. */
-function selectionLookup(field: string, values: string[]): Lookup {
+function selectionOf(field: string, values: string[]): Selection {
   if (facetKind(field).numeric) {
-    const numbers = values.map(Number).filter(Number.isFinite);
-    if (numbers.length === 0) return { kind: 'assets', condition: sql`1 = 0` };
-    return { kind: 'values', where: sql`v.field = ${field} AND v.value_num IN (${sql.join(numbers)})` };
+    const keys = values.map(Number).filter(Number.isFinite);
+    if (keys.length === 0) return { field, keys, lookup: { kind: 'assets', condition: sql`1 = 0` } };
+    return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field} AND v.value_num IN (${sql.join(keys)})` } };
   }
+  const keys = values.map((value) => value.toLowerCase());
   const wholeValues = isTokenized(field) ? sql` AND v.is_token = 0` : sql``;
-  return { kind: 'values', where: sql`v.field = ${field}${wholeValues} AND v.value_key IN (${sql.join(values.map((value) => value.toLowerCase()))})` };
+  return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field}${wholeValues} AND v.value_key IN (${sql.join(keys)})` } };
 }
 
 /** `sort=status,assetModified-asc`: dates and numbers default to descending, everything else to ascending. */
@@ -182,12 +178,10 @@ export class SearchService {
     const tree = await expandFuzzyTerms(parseQuery(request.query, this.clock.now()), (...args) => store.valuesStartingWith(...args));
     const selections = Object.entries(request.selections)
       .filter(([, values]) => values.length > 0)
-      .map(([field, values]) => ({ field, lookup: selectionLookup(field, values) }));
-    const where = (form: LookupForm, except?: string) =>
-      sql.join(
-        [compileQuery(tree, dialect, form), ...selections.filter(({ field }) => field !== except).map(({ lookup }) => lookupCondition(lookup, dialect, form))],
-        sql` AND `,
-      );
+      .map(([field, values]) => selectionOf(field, values));
+    const conditionOf: ConditionOf = (form, query, chosen) =>
+      sql.join([compileQuery(query, dialect, form), ...chosen.map(({ lookup }) => lookupCondition(lookup, dialect, form))], sql` AND `);
+    const where = (form: LookupForm, except?: string) => conditionOf(form, tree, except === undefined ? selections : selections.filter(({ field }) => field !== except));
 
     const start = Math.min(request.start, MAX_RESULT_WINDOW);
     const num = Math.max(0, Math.min(request.num, MAX_RESULT_WINDOW - start));
@@ -197,7 +191,11 @@ export class SearchService {
     const lookups = [...queryLookups(tree, dialect), ...selections.map(({ lookup }) => lookup)];
     let totalHits: number;
     let assets: Asset[];
-    const inMemory = request.facets.length > 0 ? this.inMemoryFacets(where) : undefined;
+    const index = this.options.facetIndex;
+    const inMemory =
+      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0)
+        ? new InMemorySearch(index, new FacetIndexStore(this.database.db), tree, selections, conditionOf, MAX_FACET_VALUES)
+        : undefined;
     // A field's own selection does not narrow its counts, so every value stays choosable.
     const narrowedFor = (field: string) => tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
     const ownSelectionOf = (field: string) => selections.some((selection) => selection.field === field);
@@ -219,9 +217,13 @@ export class SearchService {
       }
     } else {
       // The count comes first: how dense the hits are decides how to read the page. When the facets are in memory
-      // their hits are read anyway, and their number is the count (232,460 hits at 1,000,000 assets: 0.5 s less).
+      // their hits are read anyway, and their number is the count (232,460 hits at 1,000,000 assets: 0.5 s less);
+      // so it is when the index finds the hits alone (selections on the fields it holds). Not while a field of the
+      // selections could be held but is not: with many hits the facets read it whole rather than find them in SQL.
       const hitsReadAnyway = request.facets.some((field) => narrowedFor(field) && !ownSelectionOf(field));
-      totalHits = hitsReadAnyway && (await inMemory?.holds(request.facets)) ? (await inMemory!.hits(undefined)).length : await count();
+      const countInMemory =
+        inMemory && ((await inMemory.findsHitsAlone()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
+      totalHits = countInMemory ? (await inMemory.hits(undefined)).length : await count();
       assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num);
     }
 
@@ -236,7 +238,7 @@ export class SearchService {
       // hits anyway (reading tags whole at 1,000,000 assets takes 3.3 s). Not for the whole library: SQL counts
       // that from the index alone, and the web client opens with it (four facets, 0.5 s).
       const inMemoryNow = inMemory && ((await inMemory.holds([field])) || (narrowed && (await manyHits())));
-      let counts = inMemoryNow ? await inMemory.count(field, kind, narrowed, ownSelection) : undefined;
+      let counts = inMemoryNow ? await inMemory.count(field, kind, narrowed, ownSelection, await manyHits()) : undefined;
       // Hits that are a large part of the library are counted faster by reading the field's index in order. On
       // PostgreSQL that only lets the planner read the index alone; it may then still start from the hits (four
       // facets of 232,460 hits at 1,000,000 assets: 11.1 → 3.4 s; of 11,494 the planner would read the index, and
@@ -249,36 +251,6 @@ export class SearchService {
     if (dialect === 'sqlite') for (const field of request.facets) counted.push(await facetOf(field));
     const facets: SearchResult['facets'] = Object.fromEntries(request.facets.map((field, index) => [field, counted[index]!]));
     return { words: highlightWords(tree), totalHits, assets, facets };
-  }
-
-  /**
-   * Facet counts from the FacetIndex, if this service has one: brought up to date once, and each set of hits read
-   * once (the facets without a selection of their own share one). undefined: count in SQL.
-   */
-  private inMemoryFacets(where: (form: LookupForm, except?: string) => RawBuilder<unknown>) {
-    const index = this.options.facetIndex;
-    if (!index || this.database.dialect !== 'sqlite') return undefined;
-    const store = new FacetIndexStore(this.database.db);
-    let refreshed: Promise<void> | undefined;
-    const current = () => (refreshed ??= index.refresh(store));
-    const hitSets = new Map<string | undefined, Promise<number[]>>();
-    /** Rowids of the hits, but for the selection of field `except`. */
-    const hits = (except: string | undefined) => {
-      let rowids = hitSets.get(except);
-      if (!rowids) hitSets.set(except, (rowids = store.hitRowids(where('collect', except))));
-      return rowids;
-    };
-    return {
-      hits,
-      /** Whether the index holds all these fields, up to date (a thread behind the log lets them go). */
-      holds: async (fields: string[]) => fields.length > 0 && fields.every((field) => index.has(field)) && (await current(), fields.every((field) => index.has(field))),
-      count: async (field: string, kind: FacetKind, narrowed: boolean, ownSelection: boolean) => {
-        if (!index.suitable(field)) return undefined;
-        await current();
-        const rowids = narrowed ? await hits(ownSelection ? field : undefined) : undefined;
-        return index.facet(store, field, kind, rowids, MAX_FACET_VALUES);
-      },
-    };
   }
 
   /** Ids of every asset a query matches (bulk operations), at most `limit`. */

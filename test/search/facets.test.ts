@@ -9,11 +9,15 @@ import { forEachDialect, serverWithSession } from '../helpers/server.js';
 type Facet = { value: string; hitCount: number; selected: boolean };
 
 const FACETS = ['tags', 'status', 'rating', 'cf_project'];
-/** Queries and selections that narrow the counts in different ways. */
-const REQUESTS: SearchRequest[] = ['*:*', 'status:Final', 'tags:metal', 'folderPath:"/Facets"'].flatMap((query) =>
-  ([{}, { status: ['final'] }, { tags: ['METAL', 'stone'] }] as Array<Record<string, string[]>>).map((selections) => ({ query, start: 0, num: 0, sort: [], facets: FACETS, selections })),
-);
+/**
+ * Queries and selections that narrow the counts in different ways. In memory, the hits of selections and of exact
+ * values (`status:Final`, a folder) on the fields held come from the index, the rest from SQL.
+ */
+const QUERIES = ['*:*', 'status:Final', 'tags:metal', 'folderPath:"/Facets"', 'ancestorPaths:"/Facets"', 'metal', 'status:final AND tags:wood', 'status:Final AND NOT tags:metal', 'a1.jpg OR status:draft'];
+const SELECTIONS: Array<Record<string, string[]>> = [{}, { status: ['final'] }, { tags: ['METAL', 'stone'] }, { rating: ['4', '5'], status: ['Draft'] }, { tags: ['no such tag'] }];
+const REQUESTS: SearchRequest[] = QUERIES.flatMap((query) => SELECTIONS.map((selections) => ({ query, start: 0, num: 2, sort: [], facets: FACETS, selections })));
 type Answer = { totalHits: number; facets: Record<string, Facet[]> };
+const ids = (assets: Array<{ id: string }>) => assets.map(({ id }) => id);
 
 await forEachDialect((dialect) => {
   const suite = serverWithSession(dialect);
@@ -117,6 +121,7 @@ await forEachDialect((dialect) => {
         const [memory, expected] = [await fromMemory.search(request), await inSql.search(request)];
         assert.deepEqual(memory.facets, expected.facets, `${message}: ${request.query} ${JSON.stringify(request.selections)}`);
         assert.equal(memory.totalHits, expected.totalHits, `${message}: ${request.query} ${JSON.stringify(request.selections)}`);
+        assert.deepEqual(ids(memory.assets), ids(expected.assets), `${message}: ${request.query} ${JSON.stringify(request.selections)}`);
       }
       return (await inSql.search(REQUESTS[0]!)).facets;
     };
@@ -139,6 +144,14 @@ await forEachDialect((dialect) => {
         const restored = await agree(index, 'restored');
         for (const field of FACETS) assert.deepEqual(counts(restored[field]), counts(before[field]), field);
       }
+    });
+
+    it('finds the hits of selections and exact values in memory as SQL finds them', async () => {
+      const index = new FacetIndex();
+      await agree(index, 'while reading the fields');
+      // Many hits (all five assets): the fields of the selections and of the folder queries were read whole.
+      for (const field of ['status', 'tags', 'rating', 'folderPath', 'ancestorPaths']) assert.ok(index.has(field), field);
+      await agree(index, 'from memory');
     });
 
     it('leaves a field of long values to SQL rather than hold megabytes of it', async () => {
