@@ -97,6 +97,8 @@ interface Sample {
   page: number;
   facets: number;
   hits: number;
+  /** The facet index found the hits in memory: no SQL statement counts them, so raw SQL is not the query's work. */
+  hitsInMemory: boolean;
 }
 
 export interface KindResult {
@@ -118,6 +120,8 @@ export interface SearchResult {
   kinds: KindResult[];
   /** Samples whose totalHits differed between HTTP, service and raw SQL (must be 0). */
   mismatches: number;
+  /** Samples whose hits the facet index found in memory alone: their raw SQL has no count to compare. */
+  hitsInMemory: number;
   /** Lines the server logged at level error or fatal. */
   errorLines: number;
   /** From spawning Damson on the generated data until it answered the login. */
@@ -239,12 +243,18 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
     // Every asset, but not as `*:*`, whose facets are counted in SQL until a field is in memory.
     const facetFields = [...new Set(kinds.flatMap((kind) => kind.queries.flatMap((query) => query.facets ?? [])))];
     await recordingService.search({ query: 'NOT id:none', start: 0, num: 0, sort: [], facets: facetFields, selections: {} });
+    // So are the fields of the broad facet queries' exact values (assetDomain:image), which those read whole once.
+    for (const query of kinds.find((kind) => kind.id === 'facets-all')?.queries ?? []) await recordingService.search(serviceRequest(query));
     recorder.take();
     log(`${kinds.length} query kinds, up to ${samplesWanted} samples each within ${measureSeconds} s; warming up …`);
     for (const kind of kinds) {
-      for (const query of kind.queries.slice(0, kind.id === 'facets-all' ? 1 : 3)) {
+      // The broad facet queries read the fields of their exact values (assetDomain:image) once: all of them here,
+      // on every search thread (two at once go to two threads), so that no measured sample reads a field whole.
+      const facetQueries = kind.id === 'facets-all';
+      for (const query of facetQueries ? kind.queries : kind.queries.slice(0, 3)) {
         deadline.check();
-        await runHttp(query);
+        if (facetQueries) await Promise.all([runHttp(query), runHttp(query)]);
+        else await runHttp(query);
         await runService(query);
         await runRaw(query);
       }
@@ -257,6 +267,7 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
       return (measureSeconds * 1000 - finished.reduce((sum, kind) => sum + kind.spent, 0)) / Math.max(1, results.length - finished.length);
     };
     let mismatches = 0;
+    let hitsInMemory = 0;
     const measureStart = performance.now();
     for (let round = 0; round < samplesWanted && results.some((kind) => !kind.done); round++) {
       const kindBudgetMs = shareMs();
@@ -273,11 +284,12 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
           (outcome as unknown[])[way] = await ways[way]!();
         }
         const [viaHttp, viaService, viaRaw] = outcome as [Awaited<ReturnType<typeof runHttp>>, Awaited<ReturnType<typeof runService>>, Awaited<ReturnType<typeof runRaw>>];
-        if (viaHttp.hits !== viaService.hits || viaService.hits !== viaRaw.hits) {
+        if (viaRaw.hits < 0) hitsInMemory++;
+        if (viaHttp.hits !== viaService.hits || (viaRaw.hits >= 0 && viaService.hits !== viaRaw.hits)) {
           mismatches++;
           if (mismatches <= 5) log(`totalHits differ for ${JSON.stringify(query)}: HTTP ${viaHttp.hits}, service ${viaService.hits}, raw SQL ${viaRaw.hits}`);
         }
-        kind.samples.push({ http: viaHttp.ms, service: viaService.ms, raw: viaRaw.ms, count: viaRaw.count, page: viaRaw.page, facets: viaRaw.facets, hits: viaHttp.hits });
+        kind.samples.push({ http: viaHttp.ms, service: viaService.ms, raw: viaRaw.ms, count: viaRaw.count, page: viaRaw.page, facets: viaRaw.facets, hits: viaHttp.hits, hitsInMemory: viaRaw.hits < 0 });
         kind.spent += performance.now() - begin;
         if (kind.samples.length >= samplesWanted || (kind.samples.length >= MIN_SAMPLES && kind.spent >= kindBudgetMs)) kind.done = true;
       }
@@ -339,6 +351,7 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
       reused: kept !== undefined,
       kinds: results.map(({ id, label, group, example, queries, samples }) => ({ id, label, group, example, distinctQueries: queries.length, samples })),
       mismatches,
+      hitsInMemory,
       errorLines,
       startSeconds,
       floorMs,
@@ -496,7 +509,8 @@ function roleOf(statement: Statement): StatementRole {
   return 'other';
 }
 
-const isHitRowids = (statement: Statement) => statement.sql.trim().startsWith('SELECT a.rowid AS rowid FROM assets a');
+/** The hits' rowids, read for facets counted in memory (from `assets`, or from the text index alone). */
+const isHitRowids = (statement: Statement) => /^SELECT (a\.rowid AS rowid FROM assets a|rowid FROM asset_text WHERE)/.test(statement.sql.trim());
 
 /**
  * The recorded statements run with the bare driver, each timed. PostgreSQL runs the COUNT and the page at once on
@@ -694,10 +708,14 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
   }
   // One figure for the whole mix: the geometric mean over kinds of the p50s, so that every kind weighs the same
   // (a plain mean would be the facet queries' alone).
-  const kindP50 = (way: 'http' | 'service' | 'raw') => geometricMean(result.kinds.map((kind) => p(kind.samples.map((sample) => sample[way]), 0.5)));
+  const kindP50 = (way: 'http' | 'service' | 'raw', kinds = result.kinds) => geometricMean(kinds.map((kind) => p(kind.samples.map((sample) => sample[way]), 0.5)));
   const overall = kindP50('http');
   const overallService = kindP50('service');
-  const overallRaw = kindP50('raw');
+  // Against raw SQL only the kinds whose hits SQL finds: when the facet index finds them in memory, the raw SQL
+  // left is a read of the change log, not the query.
+  const sqlKinds = result.kinds.filter((kind) => kind.samples.every((sample) => !sample.hitsInMemory));
+  const overallSqlKinds = kindP50('http', sqlKinds);
+  const overallRaw = kindP50('raw', sqlKinds);
   figures.push(
     {
       name: 'All kinds: p50, geometric mean over kinds',
@@ -709,13 +727,13 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
       target: { text: `≤ ×${formatNumber(RATIO_TARGET, 1)}`, met: overall / overallService <= RATIO_TARGET },
     },
     {
-      name: 'All kinds: p50 against raw SQL (geometric mean) †',
-      value: overall,
+      name: `${sqlKinds.length === result.kinds.length ? 'All kinds' : `The ${sqlKinds.length} kinds whose hits SQL finds`}: p50 against raw SQL (geometric mean) †`,
+      value: overallSqlKinds,
       unit: 'ms',
       digits: 1,
       baseline: overallRaw,
-      ratio: overall / overallRaw,
-      target: { text: `≤ ×${formatNumber(RATIO_TARGET, 1)}`, met: overall / overallRaw <= RATIO_TARGET },
+      ratio: overallSqlKinds / overallRaw,
+      target: { text: `≤ ×${formatNumber(RATIO_TARGET, 1)}`, met: overallSqlKinds / overallRaw <= RATIO_TARGET },
     },
     { name: 'All samples: p50 / p95 / p99', value: p(all.map((s) => s.http), 0.95), unit: 'ms', display: `${ms(p(all.map((s) => s.http), 0.5))} / ${ms(p(all.map((s) => s.http), 0.95))} / ${ms(p(all.map((s) => s.http), 0.99))} ms` },
   );
@@ -792,12 +810,13 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
       `HTTP time is from sending the request to the last byte of the answer (num=50, metadataToReturn=all), JSON parsing excluded.`,
     `Damson started on the generated data and answered its first login after ${formatNumber(result.startSeconds, 1)} s; ` +
       `${result.errorLines === 0 ? 'it logged no error' : `**it logged ${result.errorLines} error line(s)**`} during the run.`,
-    result.mismatches === 0
-      ? 'totalHits agreed between HTTP, SearchService and raw SQL in every sample.'
-      : `**totalHits differed between HTTP, SearchService and raw SQL in ${result.mismatches} sample(s).**`,
+    (result.mismatches === 0
+      ? 'totalHits agreed between HTTP, SearchService and raw SQL in every sample'
+      : `**totalHits differed between HTTP, SearchService and raw SQL in ${result.mismatches} sample(s)**`) +
+      (result.hitsInMemory > 0 ? ` (in ${result.hitsInMemory} sample(s) the facet index found the hits in memory, so raw SQL has no count to compare).` : '.'),
     `† Raw SQL: the statements SearchService sends for the query (recorded once by running it against a recording Kysely), executed with ${result.dialect === 'sqlite' ? 'better-sqlite3' : 'pg'} alone: no query parsing, no Kysely, no conversion of rows to assets.` +
       (result.dialect === 'sqlite'
-        ? ' Facets are counted in memory, as Damson\'s search threads count them (FacetIndex, its fields read before the measurements): their raw SQL reads the change log, the hits\' rowids (whose number is then the count) and how the values shown are spelt, and leaves out the counting itself.'
+        ? ' Facets are counted in memory, as Damson\'s search threads count them (FacetIndex, its fields read before the measurements): their raw SQL reads the change log, the hits\' rowids (whose number is then the count) and how the values shown are spelt, and leaves out the counting itself. The index also finds the hits of exact values on the fields it holds (`assetDomain:image`, `status:Final`) without SQL: the raw SQL of such a query is then only the change log and the spellings, and its kind is left out of the mix figure against raw SQL.'
         : ''),
   ];
   if (slow.length > 0) {

@@ -27,10 +27,12 @@ export type Lookup =
   /** A field's exact (lower-cased) value or word. */
   | { kind: 'value'; field: string; key: string }
   /**
-   * Any other condition on `asset_values v`; `range` for ranges of numbers, dates or text; `onePerAsset` when an
-   * asset has at most one such row, so that its rows can be counted without DISTINCT.
+   * Any other condition on `asset_values v`. `oneField` when it is on the rows of one field (a range, a facet
+   * selection): a probe seeks them among the asset's own rows, and its hits may bunch along the sort order
+   * (capture dates follow upload dates; a status is often set on a batch). `onePerAsset` when an asset has at most
+   * one such row, so that its rows can be counted without DISTINCT.
    */
-  | { kind: 'values'; where: Condition; range?: boolean; onePerAsset?: boolean }
+  | { kind: 'values'; where: Condition; oneField?: boolean; onePerAsset?: boolean }
   /** A condition on `assets a` alone. */
   | { kind: 'assets'; condition: Condition };
 
@@ -101,8 +103,8 @@ export function lookupCondition(lookup: Lookup, dialect: DialectName, form: Look
         ? sql`a.id IN (SELECT v.asset_id FROM asset_values v WHERE ${valueWhere(lookup)})`
         : sql`EXISTS (SELECT 1 FROM asset_values v WHERE ${valueWhere(lookup)} AND v.asset_id = a.id)`;
     case 'values': {
-      if (lookup.range && form === 'probe') {
-        // A range is one field, so a seek reads only that asset's rows of it, through the (asset_id, field) index:
+      if (lookup.oneField && form === 'probe') {
+        // One field, so a seek reads only that asset's rows of it, through the (asset_id, field) index:
         // SQLite would otherwise take the range's own index and scan the whole range for every asset it checks.
         const rows = dialect === 'sqlite' ? sql`asset_values v INDEXED BY asset_values_asset` : sql`asset_values v`;
         return sql`EXISTS (SELECT 1 FROM ${rows} WHERE v.asset_id = a.id AND ${lookup.where})`;
@@ -192,7 +194,7 @@ function rangeLookup(range: Range): Lookup {
   const column = numeric ? sql`v.value_num` : sql`v.value_key`;
   const parts: Condition[] = [sql`v.field = ${range.field}`, numeric ? sql`v.value_num IS NOT NULL` : sql`v.is_token = 0`, ...rangeBounds(column, range)];
   // A number or date field has one index row per asset (see indexEntries); text may have several.
-  return { kind: 'values', where: sql.join(parts, sql` AND `), range: true, onePerAsset: numeric };
+  return { kind: 'values', where: sql.join(parts, sql` AND `), oneField: true, onePerAsset: numeric };
 }
 
 /** The comparisons of a range's bounds with `column` (none for an open end). */

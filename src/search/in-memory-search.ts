@@ -49,12 +49,15 @@ export class InMemorySearch {
     return fields.every((field) => this.index.has(field));
   }
 
-  /** Whether the hits are narrowed and found in memory alone: every selection and every part of the query is held. */
-  async findsHitsAlone(): Promise<boolean> {
+  /**
+   * Whether the hits are narrowed and found without SQL joining hit lists: every selection is on a field held, and
+   * the rest of the query is too, or is full text, whose hits the text index gives alone.
+   */
+  async findsHitsCheaply(): Promise<boolean> {
     if (this.tree.kind === 'all' && this.selections.length === 0) return false;
     if (!(await this.holds(this.conditionFields(undefined)))) return false;
     const { rest, inSql } = this.split(undefined);
-    return rest.kind === 'all' && inSql.length === 0;
+    return inSql.length === 0 && (rest.kind === 'all' || singleLookup(rest, 'sqlite')?.kind === 'text');
   }
 
   /**

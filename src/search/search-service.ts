@@ -123,11 +123,11 @@ function selectionOf(field: string, values: string[]): Selection {
   if (facetKind(field).numeric) {
     const keys = values.map(Number).filter(Number.isFinite);
     if (keys.length === 0) return { field, keys, lookup: { kind: 'assets', condition: sql`1 = 0` } };
-    return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field} AND v.value_num IN (${sql.join(keys)})` } };
+    return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field} AND v.value_num IN (${sql.join(keys)})`, oneField: true } };
   }
   const keys = values.map((value) => value.toLowerCase());
   const wholeValues = isTokenized(field) ? sql` AND v.is_token = 0` : sql``;
-  return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field}${wholeValues} AND v.value_key IN (${sql.join(keys)})` } };
+  return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field}${wholeValues} AND v.value_key IN (${sql.join(keys)})`, oneField: true } };
 }
 
 /** `sort=status,assetModified-asc`: dates and numbers default to descending, everything else to ascending. */
@@ -218,11 +218,11 @@ export class SearchService {
     } else {
       // The count comes first: how dense the hits are decides how to read the page. When the facets are in memory
       // their hits are read anyway, and their number is the count (232,460 hits at 1,000,000 assets: 0.5 s less);
-      // so it is when the index finds the hits alone (selections on the fields it holds). Not while a field of the
+      // so it is when the index finds the hits cheaply (selections on the fields it holds). Not while a field of the
       // selections could be held but is not: with many hits the facets read it whole rather than find them in SQL.
       const hitsReadAnyway = request.facets.some((field) => narrowedFor(field) && !ownSelectionOf(field));
       const countInMemory =
-        inMemory && ((await inMemory.findsHitsAlone()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
+        inMemory && ((await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
       totalHits = countInMemory ? (await inMemory.hits(undefined)).length : await count();
       assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num);
     }
@@ -285,10 +285,11 @@ export class SearchService {
     const walkable = this.options.pageForm !== undefined || INDEXED_SORTS.has(first.field);
     const walked = walkable ? ((start + num) * (await store.assetCountBound())) / hits : Infinity;
     // A walk checks each asset against the hit lists collected first; a lookup's list has at least `hits` entries
-    // when it is the query or ANDed into it. A probe seeks instead for full-text lookups and ranges.
+    // when it is the query or ANDed into it. A probe seeks instead for full-text lookups and the lookups on one
+    // field (ranges, facet selections: `*:*` with status=Final at 1,000,000 assets, 332,100 hits, a page 123 → 34 ms).
     const lists = lookups.filter((lookup) => lookup.kind === 'text' || lookup.kind === 'values').length;
     const texts = lookups.filter((lookup) => lookup.kind === 'text').length;
-    const ranges = lookups.filter((lookup) => lookup.kind === 'values' && lookup.range).length;
+    const ranges = lookups.filter((lookup) => lookup.kind === 'values' && lookup.oneField).length;
     const sortInIndex = sortsInIndex(sort, lookups);
     const collect = () => (sortInIndex ? store.pageInUploadOrder(where('collect'), orderBy, num, start) : store.page(where('collect'), orderBy, num, start));
     const costs: Array<[LookupForm, number]> = [
@@ -302,10 +303,11 @@ export class SearchService {
     const form = this.options.pageForm ?? costs.reduce((best, next) => (next[1] < best[1] ? next : best))[0];
     if (form === 'collect') return collect();
     if (form === 'walk' && ranges === 0) return store.page(where(form), orderBy, num, start);
-    // The estimate assumes hits spread evenly along the sort order. Seeks are cheap only while few, and a range's
-    // hits are often bunched (capture dates follow the upload dates the default sort uses): the walk stops after a
-    // few times the expected number of rows, and if the page is not full by then another plan reads it. With a
-    // range that is collecting, since walking on could read most of the library before reaching its hits.
+    // The estimate assumes hits spread evenly along the sort order. Seeks are cheap only while few, and the hits
+    // of a range or selection are often bunched (capture dates follow the upload dates the default sort uses): the
+    // walk stops after a few times the expected number of rows, and if the page is not full by then another plan
+    // reads it. With a range or selection that is collecting, since walking on could read most of the library
+    // before reaching its hits.
     // The bound is a prefix of the sort order only for a column without NULLs: the indexed sorts' columns.
     const key = INDEXED_SORTS.has(first.field) ? SORT_COLUMNS[first.field] : undefined;
     const budget = key === undefined ? undefined : { budget: Math.ceil(4 * walked) + 50, key: sql.raw(key), descending: first.descending };
