@@ -14,9 +14,9 @@ const FALSE = sql`1 = 0`;
  * - `walk`: the assets are read in sort order and each is checked: an exact field value by one seek in the
  *   (field, value_key, asset_id) index, any other lookup against its hit list, collected once (cheap when hits are
  *   dense: the page fills after a few rows, however many hits there are);
- * - `probe`: like `walk`, but full-text lookups and ranges seek each asset (in the text index, or in the asset's
- *   rows of the range's field) instead of collecting their list: this pays when a few rows fill the page out of a
- *   huge hit set.
+ * - `probe`: like `walk`, but full-text lookups and lookups on one field (ranges, facet selections) seek each asset
+ *   (in the text index, or in the asset's rows of that field) instead of collecting their list: this pays when a
+ *   few rows fill the page out of a huge hit set.
  */
 export type LookupForm = 'collect' | 'walk' | 'probe';
 
@@ -104,8 +104,8 @@ export function lookupCondition(lookup: Lookup, dialect: DialectName, form: Look
         : sql`EXISTS (SELECT 1 FROM asset_values v WHERE ${valueWhere(lookup)} AND v.asset_id = a.id)`;
     case 'values': {
       if (lookup.oneField && form === 'probe') {
-        // One field, so a seek reads only that asset's rows of it, through the (asset_id, field) index:
-        // SQLite would otherwise take the range's own index and scan the whole range for every asset it checks.
+        // One field, so a seek reads only that asset's rows of it, through the (asset_id, field) index: SQLite
+        // would otherwise take the (field, value) index and scan the whole range or selection for every asset it checks.
         const rows = dialect === 'sqlite' ? sql`asset_values v INDEXED BY asset_values_asset` : sql`asset_values v`;
         return sql`EXISTS (SELECT 1 FROM ${rows} WHERE v.asset_id = a.id AND ${lookup.where})`;
       }

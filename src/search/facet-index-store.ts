@@ -10,7 +10,7 @@ export interface FacetKind {
   tokenized: boolean;
 }
 
-/** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
+/** A field's FacetKind, from its type and whether it is tokenized. */
 export function facetKind(field: string): FacetKind {
   const type = searchableField(field)?.type ?? 'text';
   return { numeric: type !== 'text', tokenized: isTokenized(field) };

@@ -23,6 +23,12 @@ interface HeldCondition {
 }
 
 /**
+ * Below this share of the library, a selection or exact value is left to SQL even on a field held: its mask costs
+ * a pass over the field's whole table (6–25 ms at 1,000,000 assets), and SQL finds 10,000 hits in about as long.
+ */
+const MIN_MASK_SHARE = 0.01;
+
+/**
  * What one search on SQLite's search threads takes from the FacetIndex: facet counts, and the hits of the
  * selections and exact values on fields it holds. At 1,000,000 assets, reading the 332,100 hits of a selection
  * `status=Final` from the index took about 0.3 s in SQL (one seek per hit to find its rowid), and narrowing the
@@ -32,6 +38,9 @@ interface HeldCondition {
 export class InMemorySearch {
   private refreshed: Promise<void> | undefined;
   private readonly hitSets = new Map<string | undefined, Promise<ArrayLike<number>>>();
+  /** Within one search the facets' hit sets share their parts: the masks, and the hits SQL finds. */
+  private readonly masks = new Map<string, Uint8Array>();
+  private readonly sqlHitSets = new Map<string, Promise<number[]>>();
 
   constructor(
     private readonly index: FacetIndex,
@@ -57,7 +66,7 @@ export class InMemorySearch {
     if (this.tree.kind === 'all' && this.selections.length === 0) return false;
     if (!(await this.holds(this.conditionFields(undefined)))) return false;
     const { rest, inSql } = this.split(undefined);
-    return inSql.length === 0 && (rest.kind === 'all' || singleLookup(rest, 'sqlite')?.kind === 'text');
+    return inSql.length === 0 && (rest.kind === 'all' || fullTextOnly(rest) !== undefined);
   }
 
   /**
@@ -94,46 +103,74 @@ export class InMemorySearch {
   private async findHits(except: string | undefined, readFields: boolean): Promise<ArrayLike<number>> {
     await this.current();
     if (readFields) for (const field of this.conditionFields(except)) await this.index.hold(this.store, field, facetKind(field));
-    const { held, rest, inSql } = this.split(except);
-    const only = inSql.length === 0 ? singleLookup(rest, 'sqlite') : undefined;
-    const sqlHits = () => (only?.kind === 'text' ? this.store.textRowids(only.expression) : this.store.hitRowids(this.conditionOf('collect', rest, inSql)));
-    if (held.length === 0) return sqlHits();
-    const masks = held.map(({ field, keys }) => this.index.assetsWith(field, keys)!);
-    return rowidsInAll(masks, rest.kind === 'all' && inSql.length === 0 ? undefined : await sqlHits());
+    const { held, rest, inSql, termsHeld } = this.split(except);
+    if (held.length === 0) return this.sqlHits(rest, inSql, termsHeld);
+    const masks = held.map((condition) => this.maskOf(condition));
+    return rowidsInAll(masks, rest.kind === 'all' && inSql.length === 0 ? undefined : await this.sqlHits(rest, inSql, termsHeld));
+  }
+
+  /** The hits SQL finds for what the index does not: from the text index alone when that is a full-text lookup. */
+  private sqlHits(rest: QueryNode, inSql: Selection[], termsHeld: number): Promise<number[]> {
+    const key = `${termsHeld}\u0000${inSql.map(({ field }) => field).join('\u0000')}`;
+    let rowids = this.sqlHitSets.get(key);
+    if (!rowids) {
+      const text = inSql.length === 0 ? fullTextOnly(rest) : undefined;
+      rowids = text !== undefined ? this.store.textRowids(text) : this.store.hitRowids(this.conditionOf('collect', rest, inSql));
+      this.sqlHitSets.set(key, rowids);
+    }
+    return rowids;
+  }
+
+  private maskOf({ field, keys }: HeldCondition): Uint8Array {
+    const key = JSON.stringify([field, keys]);
+    let mask = this.masks.get(key);
+    if (!mask) this.masks.set(key, (mask = this.index.assetsWith(field, keys)!));
+    return mask;
   }
 
   /** The fields of the selections (but `except`'s) and of the query's exact values that the index could hold. */
   private conditionFields(except: string | undefined): string[] {
-    const fields = [...heldTerms(this.tree, () => true).held.map((term) => term.field), ...this.selections.map(({ field }) => field)];
-    return [...new Set(fields.filter((field) => field !== except))];
+    const terms = heldTerms(this.tree, () => true).held.map((term) => term.field);
+    return [...new Set([...terms, ...this.selections.filter(({ field }) => field !== except).map(({ field }) => field)])];
   }
 
-  /** The conditions the index finds (on fields it holds now), and the rest of the query and selections for SQL. */
-  private split(except: string | undefined): { held: HeldCondition[]; rest: QueryNode; inSql: Selection[] } {
-    const isHeld = (field: string) => this.index.has(field);
+  /**
+   * The conditions the index finds (on fields it holds now, with hits enough to be worth a mask), and the rest of
+   * the query and selections for SQL.
+   */
+  private split(except: string | undefined): { held: HeldCondition[]; rest: QueryNode; inSql: Selection[]; termsHeld: number } {
+    const isHeld = ({ field, keys }: HeldCondition) => this.index.has(field) && this.index.shareWith(field, keys)! >= MIN_MASK_SHARE;
     const { held, rest } = heldTerms(this.tree, isHeld);
+    const termsHeld = held.length;
     const inSql: Selection[] = [];
     for (const selection of this.selections) {
       if (selection.field === except) continue;
-      if (isHeld(selection.field)) held.push(selection);
+      if (isHeld(selection)) held.push(selection);
       else inSql.push(selection);
     }
-    return { held, rest, inSql };
+    return { held, rest, inSql, termsHeld };
   }
+}
+
+/** The expression of a query that is one full-text lookup (words ANDed), whose hits the text index gives alone. */
+function fullTextOnly(query: QueryNode): string | undefined {
+  const lookup = singleLookup(query, 'sqlite');
+  return lookup?.kind === 'text' ? lookup.expression : undefined;
 }
 
 /**
  * The query's `field:value` terms (alone, or ANDed into it) that match whole values the index holds as they are:
  * text fields without word rows, whose lookup is the lower-cased value. The rest of the query is left for SQL.
  */
-function heldTerms(tree: QueryNode, isHeld: (field: string) => boolean): { held: HeldCondition[]; rest: QueryNode } {
+function heldTerms(tree: QueryNode, isHeld: (condition: HeldCondition) => boolean): { held: HeldCondition[]; rest: QueryNode } {
   const clauses = tree.kind === 'and' ? tree.children : [tree];
   const held: HeldCondition[] = [];
   const rest: QueryNode[] = [];
   for (const clause of clauses) {
     const lookup = clause.kind === 'term' && clause.field !== null ? singleLookup(clause, 'sqlite') : undefined;
     const kind = lookup?.kind === 'value' ? facetKind(lookup.field) : undefined;
-    if (lookup?.kind === 'value' && kind && !kind.numeric && !kind.tokenized && isHeld(lookup.field)) held.push({ field: lookup.field, keys: [lookup.key] });
+    const condition = lookup?.kind === 'value' && kind && !kind.numeric && !kind.tokenized ? { field: lookup.field, keys: [lookup.key] } : undefined;
+    if (condition && isHeld(condition)) held.push(condition);
     else rest.push(clause);
   }
   if (held.length === 0) return { held, rest: tree };

@@ -81,7 +81,7 @@ const COST = {
   /** Probe: seek one asset in the FTS5 index. */
   textProbe: 40,
   /** Probe: seek one asset's rows of a range's field. */
-  rangeProbe: 6,
+  oneFieldProbe: 6,
   /** Collect, sorted on a field's value: find the hit's value (a seek) and sort it. */
   collectHitByField: 10,
   /** Field walk: read the next row of the field's index and its asset. */
@@ -218,8 +218,9 @@ export class SearchService {
     } else {
       // The count comes first: how dense the hits are decides how to read the page. When the facets are in memory
       // their hits are read anyway, and their number is the count (232,460 hits at 1,000,000 assets: 0.5 s less);
-      // so it is when the index finds the hits cheaply (selections on the fields it holds). Not while a field of the
-      // selections could be held but is not: with many hits the facets read it whole rather than find them in SQL.
+      // so it is when the index finds the hits cheaply (InMemorySearch.findsHitsCheaply). Not while a field of the
+      // selections or exact values could be held but is not: with many hits the facets read it whole rather than
+      // find them in SQL.
       const hitsReadAnyway = request.facets.some((field) => narrowedFor(field) && !ownSelectionOf(field));
       const countInMemory =
         inMemory && ((await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
@@ -289,7 +290,7 @@ export class SearchService {
     // field (ranges, facet selections: `*:*` with status=Final at 1,000,000 assets, 332,100 hits, a page 123 → 34 ms).
     const lists = lookups.filter((lookup) => lookup.kind === 'text' || lookup.kind === 'values').length;
     const texts = lookups.filter((lookup) => lookup.kind === 'text').length;
-    const ranges = lookups.filter((lookup) => lookup.kind === 'values' && lookup.oneField).length;
+    const oneFieldLookups = lookups.filter((lookup) => lookup.kind === 'values' && lookup.oneField).length;
     const sortInIndex = sortsInIndex(sort, lookups);
     const collect = () => (sortInIndex ? store.pageInUploadOrder(where('collect'), orderBy, num, start) : store.page(where('collect'), orderBy, num, start));
     const costs: Array<[LookupForm, number]> = [
@@ -297,12 +298,12 @@ export class SearchService {
       ['walk', walked * COST.walkRow + lists * hits * COST.listHit],
       [
         'probe',
-        lookups.some(isPrefixSearch) ? Infinity : walked * (COST.walkRow + texts * COST.textProbe + ranges * COST.rangeProbe) + (lists - texts - ranges) * hits * COST.listHit,
+        lookups.some(isPrefixSearch) ? Infinity : walked * (COST.walkRow + texts * COST.textProbe + oneFieldLookups * COST.oneFieldProbe) + (lists - texts - oneFieldLookups) * hits * COST.listHit,
       ],
     ];
     const form = this.options.pageForm ?? costs.reduce((best, next) => (next[1] < best[1] ? next : best))[0];
     if (form === 'collect') return collect();
-    if (form === 'walk' && ranges === 0) return store.page(where(form), orderBy, num, start);
+    if (form === 'walk' && oneFieldLookups === 0) return store.page(where(form), orderBy, num, start);
     // The estimate assumes hits spread evenly along the sort order. Seeks are cheap only while few, and the hits
     // of a range or selection are often bunched (capture dates follow the upload dates the default sort uses): the
     // walk stops after a few times the expected number of rows, and if the page is not full by then another plan
@@ -313,7 +314,7 @@ export class SearchService {
     const budget = key === undefined ? undefined : { budget: Math.ceil(4 * walked) + 50, key: sql.raw(key), descending: first.descending };
     const page = await store.page(where(form), orderBy, num, start, budget);
     if (page.length === wanted) return page;
-    return ranges > 0 ? collect() : store.page(where('walk'), orderBy, num, start);
+    return oneFieldLookups > 0 ? collect() : store.page(where('walk'), orderBy, num, start);
   }
 
   /**
