@@ -109,9 +109,12 @@ export class InMemorySearch {
     return rowidsInAll(masks, rest.kind === 'all' && inSql.length === 0 ? undefined : await this.sqlHits(rest, inSql, termsHeld));
   }
 
-  /** The hits SQL finds for what the index does not: from the text index alone when that is a full-text lookup. */
-  private sqlHits(rest: QueryNode, inSql: Selection[], termsHeld: number): Promise<number[]> {
-    const key = `${termsHeld}\u0000${inSql.map(({ field }) => field).join('\u0000')}`;
+  /**
+   * The hits SQL finds for what the index does not (`rest`: the query without the terms held, `termsHeld`), from the
+   * text index alone when that is a full-text lookup.
+   */
+  private sqlHits(rest: QueryNode, inSql: Selection[], termsHeld: HeldCondition[]): Promise<number[]> {
+    const key = JSON.stringify([termsHeld.map(({ field }) => field), inSql.map(({ field }) => field)]);
     let rowids = this.sqlHitSets.get(key);
     if (!rowids) {
       const text = inSql.length === 0 ? fullTextOnly(rest) : undefined;
@@ -138,10 +141,10 @@ export class InMemorySearch {
    * The conditions the index finds (on fields it holds now, with hits enough to be worth a mask), and the rest of
    * the query and selections for SQL.
    */
-  private split(except: string | undefined): { held: HeldCondition[]; rest: QueryNode; inSql: Selection[]; termsHeld: number } {
+  private split(except: string | undefined): { held: HeldCondition[]; rest: QueryNode; inSql: Selection[]; termsHeld: HeldCondition[] } {
     const isHeld = ({ field, keys }: HeldCondition) => this.index.has(field) && this.index.shareWith(field, keys)! >= MIN_MASK_SHARE;
     const { held, rest } = heldTerms(this.tree, isHeld);
-    const termsHeld = held.length;
+    const termsHeld = [...held];
     const inSql: Selection[] = [];
     for (const selection of this.selections) {
       if (selection.field === except) continue;
