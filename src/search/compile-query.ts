@@ -171,7 +171,7 @@ function fieldLookup(term: Term & { field: string }, dialect: DialectName): Look
   }
   const field = sql`v.field = ${term.field}`;
   if (term.pattern) return values(sql`${field} AND v.value_key LIKE ${likePattern(term.value)} ESCAPE '\\'`);
-  const path = term.field === 'ancestorPaths' || term.field === 'folderPath' ? normalizePath(value) : value;
+  const path = exactKey(term.field, term.value);
   if (isTokenized(term.field)) {
     const termWords = words(value);
     if (term.phrase && termWords.length > 1) {
@@ -184,8 +184,11 @@ function fieldLookup(term: Term & { field: string }, dialect: DialectName): Look
   return { kind: 'value', field: term.field, key: path };
 }
 
-function normalizePath(path: string): string {
-  const trimmed = path.replace(/\/+$/, '');
+/** The key an exact value of a field is looked up by: lower-cased, and a folder path without a trailing slash. */
+export function exactKey(field: string, value: string): string {
+  const key = value.toLowerCase();
+  if (field !== 'ancestorPaths' && field !== 'folderPath') return key;
+  const trimmed = key.replace(/\/+$/, '');
   return trimmed === '' ? '/' : trimmed;
 }
 

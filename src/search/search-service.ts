@@ -3,7 +3,7 @@ import type { Asset } from '../assets/asset-store.js';
 import type { DatabaseHandle } from '../db/database.js';
 import type { Clock } from '../lib/clock.js';
 import { badRequest } from '../lib/errors.js';
-import { compileQuery, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
+import { compileQuery, exactKey, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
 import type { FacetIndex } from './facet-index.js';
 import { FacetIndexStore, facetKind } from './facet-index-store.js';
 import { type ConditionOf, InMemorySearch, type Selection } from './in-memory-search.js';
@@ -125,7 +125,7 @@ function selectionOf(field: string, values: string[]): Selection {
     if (keys.length === 0) return { field, keys, lookup: { kind: 'assets', condition: sql`1 = 0` } };
     return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field} AND v.value_num IN (${sql.join(keys)})`, oneField: true } };
   }
-  const keys = values.map((value) => value.toLowerCase());
+  const keys = values.map((value) => exactKey(field, value));
   const wholeValues = isTokenized(field) ? sql` AND v.is_token = 0` : sql``;
   return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field}${wholeValues} AND v.value_key IN (${sql.join(keys)})`, oneField: true } };
 }
@@ -232,7 +232,7 @@ export class SearchService {
     const manyHits = async () => totalHits >= FACET_WALK_SHARE * (assetBound ??= await store.assetCountBound());
     const facetOf = async (field: string) => {
       const kind = facetKind(field);
-      const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : value.toLowerCase())));
+      const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : exactKey(field, value))));
       const narrowed = narrowedFor(field);
       const ownSelection = ownSelectionOf(field);
       // In memory when the field is there already, or when SQL would read a large part of its index against the

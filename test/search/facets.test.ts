@@ -84,6 +84,10 @@ await forEachDialect((dialect) => {
     assert.equal((await search({ q: '*:*', 'facet.rating.selection': 'four' })).totalHits, 0);
     assert.equal((await search({ q: '*:*', 'facet.cf_project.selection': 'alpha ONE' })).totalHits, 1);
     assert.equal((await search({ q: '*:*', 'facet.cf_project.selection': 'alpha' })).totalHits, 0, 'a word of a value is not a value');
+    // A folder selected as the query names it: any case, with or without a trailing slash.
+    const folder = await search({ q: '*:*', facets: 'folderPath', 'facet.folderPath.selection': '/facets/' });
+    assert.equal(folder.totalHits, 5);
+    assert.deepEqual(folder.facets.folderPath!.map(({ value, selected }) => [value, selected]), [['/Facets', true]]);
   });
 
   it('counts the same whether it starts from the hits or reads the field\'s index', async () => {
