@@ -232,7 +232,8 @@ export class SearchService {
     const manyHits = async () => totalHits >= FACET_WALK_SHARE * (assetBound ??= await store.assetCountBound());
     const facetOf = async (field: string) => {
       const kind = facetKind(field);
-      const selected = new Set((request.selections[field] ?? []).map((value) => (kind.numeric ? String(Number(value)) : exactKey(field, value))));
+      // Compared as the facet's keys are written: the selection's own keys, numbers as text.
+      const selected = new Set(selections.find((selection) => selection.field === field)?.keys.map(String));
       const narrowed = narrowedFor(field);
       const ownSelection = ownSelectionOf(field);
       // In memory when the field is there already, or when SQL would read a large part of its index against the

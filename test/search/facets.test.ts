@@ -82,6 +82,8 @@ await forEachDialect((dialect) => {
 
     assert.equal((await search({ q: '*:*', 'facet.rating.selection': '4' })).totalHits, 2);
     assert.equal((await search({ q: '*:*', 'facet.rating.selection': 'four' })).totalHits, 0);
+    const rated = await search({ q: '*:*', facets: 'rating', 'facet.rating.selection': '4.0' });
+    assert.deepEqual(rated.facets.rating!.filter(({ selected }) => selected).map(({ value }) => value), ['4'], 'a number selected by value');
     assert.equal((await search({ q: '*:*', 'facet.cf_project.selection': 'alpha ONE' })).totalHits, 1);
     assert.equal((await search({ q: '*:*', 'facet.cf_project.selection': 'alpha' })).totalHits, 0, 'a word of a value is not a value');
     // A folder selected as the query names it: any case, with or without a trailing slash.
