@@ -1,23 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { isTokenized } from './index-entries.js';
-import { searchableField } from './parse-query.js';
-import { spellingOf } from './search-store.js';
-
-/** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
-export interface FacetKind {
-  numeric: boolean;
-  tokenized: boolean;
-}
-
-/** A field's FacetKind, from its type and whether it is tokenized. */
-export function facetKind(field: string): FacetKind {
-  const type = searchableField(field)?.type ?? 'text';
-  return { numeric: type !== 'text', tokenized: isTokenized(field) };
-}
-
-/** A facet value of an asset: the lower-cased text, or the number. */
-export type FacetKey = string | number;
+import { type FacetKey, type FacetKind, spellingOf, wholeValuesOnly } from './search-store.js';
 
 /** The assets (rowids) that have one value of a field. */
 export interface FacetKeyRows {
@@ -59,7 +42,7 @@ export class FacetIndexStore {
     // CROSS JOIN keeps SQLite on the field's rows, in index order, looking up each asset's rowid.
     const { rows } = await sql<{ key: FacetKey; rowids: string }>`
       SELECT ${column} AS key, group_concat(a.rowid) AS rowids FROM asset_values v CROSS JOIN assets a ON a.id = v.asset_id
-      WHERE v.field = ${field} AND ${column} IS NOT NULL ${wholeValues(kind)} ${from}
+      WHERE v.field = ${field} AND ${column} IS NOT NULL ${wholeValuesOnly(kind)} ${from}
       GROUP BY ${column} ORDER BY ${column} LIMIT ${limit}`.execute(this.db);
     return rows.map((row) => ({ key: row.key, rowids: row.rowids.split(',').map(Number) }));
   }
@@ -69,7 +52,7 @@ export class FacetIndexStore {
     const column = sql.raw(kind.numeric ? 'v.value_num' : 'v.value_key');
     const { rows } = await sql<{ key: FacetKey; rowid: number }>`
       SELECT ${column} AS key, a.rowid AS rowid FROM assets a JOIN asset_values v ON v.asset_id = a.id AND v.field = ${field}
-      WHERE a.rowid IN (${sql.join(rowids)}) AND ${column} IS NOT NULL ${wholeValues(kind)}`.execute(this.db);
+      WHERE a.rowid IN (${sql.join(rowids)}) AND ${column} IS NOT NULL ${wholeValuesOnly(kind)}`.execute(this.db);
     return rows;
   }
 
@@ -98,6 +81,3 @@ export class FacetIndexStore {
     return new Map(rows.map((row) => [row.key, row.value ?? row.key]));
   }
 }
-
-/** Only whole values, not words: a field with no word rows needs no test (and its index alone then answers). */
-const wholeValues = (kind: FacetKind) => (kind.tokenized ? sql`AND v.is_token = 0` : sql``);

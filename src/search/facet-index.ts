@@ -9,8 +9,8 @@
  * see the same state. A removed asset's values go with its log entry; a thread that fell behind the log's end
  * reads its fields again.
  */
-import type { FacetCount } from './search-store.js';
-import type { FacetIndexStore, FacetKey, FacetKind } from './facet-index-store.js';
+import type { FacetIndexStore } from './facet-index-store.js';
+import type { FacetCount, FacetKey, FacetKind } from './search-store.js';
 
 /** Values read per statement when reading a whole field. */
 const READ_KEYS = 1000;

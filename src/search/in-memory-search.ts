@@ -2,9 +2,9 @@ import type { RawBuilder } from 'kysely';
 import type { Lookup, LookupForm } from './compile-query.js';
 import { singleLookup } from './compile-query.js';
 import { type FacetIndex, rowidsInAll } from './facet-index.js';
-import { type FacetIndexStore, type FacetKey, type FacetKind, facetKind } from './facet-index-store.js';
+import type { FacetIndexStore } from './facet-index-store.js';
 import type { QueryNode } from './query.js';
-import type { FacetCount } from './search-store.js';
+import { type FacetCount, type FacetKey, type FacetKind, facetKind } from './search-store.js';
 
 /** A facet selection: a hit needs one of the selected values (`keys`: as the index holds them). */
 export interface Selection {

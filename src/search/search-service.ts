@@ -5,14 +5,13 @@ import type { Clock } from '../lib/clock.js';
 import { badRequest } from '../lib/errors.js';
 import { compileQuery, exactKey, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
 import type { FacetIndex } from './facet-index.js';
-import { FacetIndexStore, facetKind } from './facet-index-store.js';
+import { FacetIndexStore } from './facet-index-store.js';
 import { type ConditionOf, InMemorySearch, type Selection } from './in-memory-search.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
-import { isTokenized } from './index-entries.js';
 import { parseQuery, searchableField } from './parse-query.js';
 import type { QueryNode } from './query.js';
-import { type NumericRange, SearchStore } from './search-store.js';
+import { facetKind, type NumericRange, SearchStore, wholeValuesOnly } from './search-store.js';
 
 /** Hits beyond this position are never returned (protocol §3.1). */
 export const MAX_RESULT_WINDOW = 10_000;
@@ -120,14 +119,14 @@ const sortsInIndex = (sort: SortField[], lookups: Lookup[]) =>
 
 /** Assets with one of the selected facet values, matched as facets count them: text by key (any case), numbers by value. */
 function selectionOf(field: string, values: string[]): Selection {
-  if (facetKind(field).numeric) {
+  const kind = facetKind(field);
+  if (kind.numeric) {
     const keys = values.map(Number).filter(Number.isFinite);
     if (keys.length === 0) return { field, keys, lookup: { kind: 'assets', condition: sql`1 = 0` } };
     return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field} AND v.value_num IN (${sql.join(keys)})`, oneField: true } };
   }
   const keys = values.map((value) => exactKey(field, value));
-  const wholeValues = isTokenized(field) ? sql` AND v.is_token = 0` : sql``;
-  return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field}${wholeValues} AND v.value_key IN (${sql.join(keys)})`, oneField: true } };
+  return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field} ${wholeValuesOnly(kind)} AND v.value_key IN (${sql.join(keys)})`, oneField: true } };
 }
 
 /** `sort=status,assetModified-asc`: dates and numbers default to descending, everything else to ascending. */

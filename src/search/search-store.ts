@@ -3,9 +3,28 @@ import { type Asset, toAsset } from '../assets/asset-store.js';
 import type { DialectName } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { type Lookup, rangeBounds, valueWhere } from './compile-query.js';
-import type { FacetKind } from './facet-index-store.js';
+import { isTokenized } from './index-entries.js';
+import { searchableField } from './parse-query.js';
 
 type Condition = RawBuilder<unknown>;
+
+/** How a field's facet values are stored: numbers and dates by value, text by key (and with word rows beside them, or not). */
+export interface FacetKind {
+  numeric: boolean;
+  tokenized: boolean;
+}
+
+/** A field's FacetKind, from its type and whether it is tokenized. */
+export function facetKind(field: string): FacetKind {
+  const type = searchableField(field)?.type ?? 'text';
+  return { numeric: type !== 'text', tokenized: isTokenized(field) };
+}
+
+/** A facet value of an asset: the lower-cased text, or the number. */
+export type FacetKey = string | number;
+
+/** Only whole values, not words: a field with no word rows needs no test (and its index alone then answers). */
+export const wholeValuesOnly = (kind: FacetKind) => (kind.tokenized ? sql`AND v.is_token = 0` : sql``);
 
 export interface FacetCount {
   value: string;
