@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { type FacetKey, type FacetKind, spellingOf, wholeValuesOnly } from './search-store.js';
+import type { UploadOrderKey } from './upload-dates.js';
 
 /** The assets (rowids) that have one value of a field. */
 export interface FacetKeyRows {
@@ -53,6 +54,25 @@ export class FacetIndexStore {
     const { rows } = await sql<{ key: FacetKey; rowid: number }>`
       SELECT ${column} AS key, a.rowid AS rowid FROM assets a JOIN asset_values v ON v.asset_id = a.id AND v.field = ${field}
       WHERE a.rowid IN (${sql.join(rowids)}) AND ${column} IS NOT NULL ${wholeValuesOnly(kind)}`.execute(this.db);
+    return rows;
+  }
+
+  /**
+   * A page of the assets' upload dates in upload order, after `after`: from the (created_at, id) index alone,
+   * which is small, where the rows themselves are large and scattered over the file.
+   */
+  async uploadDatePage(after: UploadOrderKey | undefined, limit: number): Promise<Array<{ rowid: number; date: number; id: string }>> {
+    const from = after === undefined ? sql`` : sql`WHERE (a.created_at, a.id) > (${after.date}, ${after.id})`;
+    const { rows } = await sql<{ rowid: number; date: number; id: string }>`
+      SELECT a.rowid AS rowid, a.created_at AS date, a.id FROM assets a INDEXED BY assets_created_at ${from}
+      ORDER BY a.created_at, a.id LIMIT ${limit}`.execute(this.db);
+    return rows;
+  }
+
+  /** The upload dates of some assets, by rowid (a removed asset has none). */
+  async uploadDatesOf(rowids: number[]): Promise<Array<{ rowid: number; date: number }>> {
+    const { rows } = await sql<{ rowid: number; date: number }>`
+      SELECT a.rowid AS rowid, a.created_at AS date FROM assets a WHERE a.rowid IN (${sql.join(rowids)})`.execute(this.db);
     return rows;
   }
 

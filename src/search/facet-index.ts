@@ -7,10 +7,12 @@
  * A field is read whole on first use (lazily: only fields someone facets on cost memory), then kept up to date from
  * the search change log (migration 0009), read in the search's own transaction, so that counts and hits always
  * see the same state. A removed asset's values go with its log entry; a thread that fell behind the log's end
- * reads its fields again.
+ * reads its fields again. The assets' upload dates are held the same way (UploadDates), for pages in the default
+ * order.
  */
 import type { FacetIndexStore } from './facet-index-store.js';
 import type { FacetCount, FacetKey, FacetKind } from './search-store.js';
+import { UploadDates } from './upload-dates.js';
 
 /** Values read per statement when reading a whole field. */
 const READ_KEYS = 1000;
@@ -34,7 +36,9 @@ export class FacetIndex {
   private readonly fields = new Map<string, FieldValues>();
   /** Fields whose values are too many or too long to hold (MAX_FACET_KEYS, MAX_FACET_KEY_CHARS). */
   private readonly tooVaried = new Set<string>();
-  /** The last change of the log the fields include. */
+  /** Every asset's upload date, once a search has paged its hits in memory. */
+  private dates: UploadDates | undefined;
+  /** The last change of the log the fields and dates include. */
   private applied = 0;
 
   /** Whether a field is held: its counts, and the assets with given values, come from memory. */
@@ -54,11 +58,13 @@ export class FacetIndex {
   async refresh(store: FacetIndexStore): Promise<void> {
     const bounds = await store.changeBounds();
     const last = bounds?.last ?? 0;
-    if (this.fields.size > 0 && (last < this.applied || (bounds !== undefined && bounds.first > this.applied + 1))) {
+    const holding = () => this.fields.size > 0 || this.dates !== undefined;
+    if (holding() && (last < this.applied || (bounds !== undefined && bounds.first > this.applied + 1))) {
       // Changes this thread has not seen were dropped from the log (or the log is not the one it followed).
       this.fields.clear();
+      this.dates = undefined;
     }
-    if (this.fields.size > 0 && last > this.applied) {
+    if (holding() && last > this.applied) {
       const changed = await store.changedSince(this.applied, last);
       for (const [field, values] of this.fields) {
         for (let start = 0; start < changed.length; start += CHANGE_BATCH) {
@@ -76,8 +82,26 @@ export class FacetIndex {
           values.compactIfWorthIt(this.compactAfter);
         }
       }
+      const dates = this.dates;
+      for (let start = 0; dates && start < changed.length; start += CHANGE_BATCH) {
+        const batch = changed.slice(start, start + CHANGE_BATCH);
+        // A changed asset that is no longer there has no date.
+        for (const rowid of batch) dates.set(rowid, undefined);
+        for (const { rowid, date } of await store.uploadDatesOf(batch)) dates.set(rowid, date);
+      }
     }
     this.applied = last;
+  }
+
+  /** Whether the upload dates are held (a search paged its hits in memory). */
+  holdsUploadDates(): boolean {
+    return this.dates !== undefined;
+  }
+
+  /** Every asset's upload date (the default sort), read whole first if need be. Call after `refresh`. */
+  async uploadDates(store: FacetIndexStore): Promise<UploadDates> {
+    this.dates ??= await UploadDates.read(store, await store.lastAssetRowid());
+    return this.dates;
   }
 
   /** A field's values, read whole first if need be; undefined when they are too many or too long to hold. */

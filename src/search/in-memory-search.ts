@@ -4,6 +4,7 @@ import { singleLookup } from './compile-query.js';
 import { type FacetIndex, rowidsInAll } from './facet-index.js';
 import type { FacetIndexStore } from './facet-index-store.js';
 import type { QueryNode } from './query.js';
+import type { UploadDates } from './upload-dates.js';
 import { type FacetCount, type FacetKey, type FacetKind, facetKind } from './search-store.js';
 
 /** A facet selection: a hit needs one of the selected values (`keys`: as the index holds them). */
@@ -86,6 +87,12 @@ export class InMemorySearch {
     let rowids = this.hitSets.get(except);
     if (!rowids) this.hitSets.set(except, (rowids = this.findHits(except, readFields)));
     return rowids;
+  }
+
+  /** Every asset's upload date, up to date for this search. */
+  async uploadDates(): Promise<UploadDates> {
+    await this.current();
+    return this.index.uploadDates(this.store);
   }
 
   /** A field's facet from memory, reading the field first if need be (see `hits` for `readFields`); undefined: count it in SQL. */

@@ -85,6 +85,8 @@ const COST = {
   collectHitByField: 10,
   /** Field walk: read the next row of the field's index and its asset. */
   fieldWalkRow: 3,
+  /** In memory: look up the upload date of a hit found in memory. */
+  hitInHand: 0.06,
 };
 
 /**
@@ -224,7 +226,7 @@ export class SearchService {
       const countInMemory =
         inMemory && ((await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
       totalHits = countInMemory ? (await inMemory.hits(undefined)).length : await count();
-      assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num);
+      assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num, countInMemory ? inMemory : undefined);
     }
 
     let assetBound: number | undefined;
@@ -277,12 +279,17 @@ export class SearchService {
     hits: number,
     start: number,
     num: number,
+    /** The search whose hits were found in memory. */
+    inMemory?: InMemorySearch,
   ): Promise<Asset[]> {
     const byField = singleValueSort(sort);
     if (byField) return this.pageByField(store, { walk: where('walk'), collect: where('collect') }, orderBy, byField, tree, hits, start, num);
     const wanted = Math.min(num, hits - start);
     if (wanted <= 0) return [];
     const first = sort.find((entry) => entry.field !== 'relevance') ?? { field: 'assetCreated', descending: true };
+    // With the hits in memory and the page in upload order, those that can head it are picked there, and SQL
+    // orders just them (`summer` with status=Final at 1,000,000 assets, 20,360 hits: 108 → 40 ms with its facets).
+    const fromMemory = first.field === 'assetCreated' && this.options.pageForm === undefined ? inMemory : undefined;
     const walkable = this.options.pageForm !== undefined || INDEXED_SORTS.has(first.field);
     const walked = walkable ? ((start + num) * (await store.assetCountBound())) / hits : Infinity;
     // A walk checks each asset against the hit lists collected first; a lookup's list has at least `hits` entries
@@ -301,7 +308,12 @@ export class SearchService {
         lookups.some(isPrefixSearch) ? Infinity : walked * (COST.walkRow + texts * COST.textProbe + oneFieldLookups * COST.oneFieldProbe) + (lists - texts - oneFieldLookups) * hits * COST.listHit,
       ],
     ];
-    const form = this.options.pageForm ?? costs.reduce((best, next) => (next[1] < best[1] ? next : best))[0];
+    const [cheapest, cost] = costs.reduce((best, next) => (next[1] < best[1] ? next : best));
+    if (fromMemory && hits * COST.hitInHand < cost) {
+      const leading = (await fromMemory.uploadDates()).leading(await fromMemory.hits(undefined), start + num, first.descending);
+      return store.pageOfRowids(leading, orderBy, num, start);
+    }
+    const form = this.options.pageForm ?? cheapest;
     if (form === 'collect') return collect();
     if (form === 'walk' && oneFieldLookups === 0) return store.page(where(form), orderBy, num, start);
     // The estimate assumes hits spread evenly along the sort order. Seeks are cheap only while few, and the hits

@@ -192,6 +192,15 @@ export class SearchStore {
     return rows.map(toAsset);
   }
 
+  /** A page of the assets with these rowids (SQLite), in sort order: hits a search thread found and narrowed in memory. */
+  async pageOfRowids(rowids: readonly number[], orderBy: Condition, limit: number, offset: number): Promise<Asset[]> {
+    if (limit <= 0 || rowids.length === 0) return [];
+    const { rows } = await sql<Parameters<typeof toAsset>[0]>`
+      SELECT a.* FROM assets a WHERE a.rowid IN (SELECT value FROM json_each(${JSON.stringify(rowids)}))
+      ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
+    return rows.map(toAsset);
+  }
+
   /** Distinct indexed words and values starting with `prefix` (in one field, or anywhere) of a length: fuzzy candidates. */
   async valuesStartingWith(prefix: string, field: string | null, limit: number, lengths: { min: number; max: number }): Promise<string[]> {
     const inField = field === null ? sql`` : sql`AND v.field = ${field}`;

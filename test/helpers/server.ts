@@ -108,6 +108,12 @@ export function form(values: Record<string, string>): { headers: Record<string, 
   return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(values).toString() };
 }
 
+/** `POST /services/<service>` with form fields, as the suite's session (its cookie and CSRF token). */
+export function postForm(suite: { server: TestServer; session: Session }, service: string, values: Record<string, string>) {
+  const { headers, payload } = form(values);
+  return suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...suite.session.headers, ...headers }, payload });
+}
+
 export interface Session {
   token: string;
   csrfToken: string;

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { SEARCH_CHANGES_KEPT } from '../../src/db/migrations.js';
 import { FacetIndex, MAX_FACET_KEY_CHARS } from '../../src/search/facet-index.js';
 import { type SearchRequest, SearchService } from '../../src/search/search-service.js';
-import { forEachDialect, serverWithSession } from '../helpers/server.js';
+import { forEachDialect, postForm, serverWithSession } from '../helpers/server.js';
 
 type Facet = { value: string; hitCount: number; selected: boolean };
 
@@ -36,13 +36,7 @@ await forEachDialect((dialect) => {
     }
   });
 
-  const post = (service: string, params: Record<string, string>) =>
-    suite.server.app.inject({
-      method: 'POST',
-      url: `/services/${service}`,
-      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(params).toString(),
-    });
+  const post = (service: string, params: Record<string, string>) => postForm(suite, service, params);
   const search = async (params: Record<string, string>) => {
     const response = await post('search', { num: '0', ...params });
     assert.equal(response.statusCode, 200, response.body);
