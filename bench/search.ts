@@ -250,8 +250,8 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
     const facetFields = [...new Set(kinds.flatMap((kind) => kind.queries.flatMap((query) => query.facets ?? [])))];
     await recordingService.search({ query: 'NOT id:none', start: 0, num: 0, sort: [], facets: facetFields, selections: {} });
     // So are the fields of the broad facet queries' exact values (assetDomain:image), which those read whole once,
-    // and the upload dates that a page of hits found in memory (facets on a term) is picked with.
-    for (const id of ['facets-all', 'facets-term']) {
+    // the number and date fields of the ranges, and the upload dates that a page of hits found in memory is picked with.
+    for (const id of READ_WHOLE_KINDS) {
       for (const query of kinds.find((kind) => kind.id === id)?.queries ?? []) await recordingService.search(serviceRequest(query));
     }
     recorder.take();
@@ -259,9 +259,9 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
     for (const kind of kinds) {
       // What a search thread reads whole on first use is read here, on every thread (two searches at once go to
       // two threads), so that no measured sample does: the fields of the broad facet queries' exact values
-      // (assetDomain:image, all of those queries), and the upload dates of pages with facets on a term.
+      // (assetDomain:image, all of those queries), of the ranges, and the upload dates of pages found in memory.
       const everyQuery = kind.id === 'facets-all';
-      const onEveryThread = everyQuery || kind.id === 'facets-term';
+      const onEveryThread = READ_WHOLE_KINDS.includes(kind.id);
       for (const query of everyQuery ? kind.queries : kind.queries.slice(0, 3)) {
         deadline.check();
         if (onEveryThread) await Promise.all([runHttp(query), runHttp(query)]);
@@ -590,6 +590,9 @@ interface Kind extends KindSpec {
   queries: SearchQuery[];
 }
 
+/** Kinds whose searches read something whole on a search thread's first one (facet fields, number fields, upload dates). */
+const READ_WHOLE_KINDS = ['facets-all', 'facets-term', 'range-number', 'range-date'];
+
 /** The query mix; every kind gets up to `distinct` different concrete queries. */
 function buildKinds(catalogue: Catalogue, phrases: Map<string, number>, seed: number, distinct: number): Kind[] {
   const { words, tags, statuses, folders, years } = catalogue.vocabulary;
@@ -832,7 +835,7 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
         : '.'),
     `† Raw SQL: the statements SearchService sends for the query (recorded once by running it against a recording Kysely), executed with ${result.dialect === 'sqlite' ? 'better-sqlite3' : 'pg'} alone: no query parsing, no Kysely, no conversion of rows to assets.` +
       (result.dialect === 'sqlite'
-        ? ' Facets are counted in memory, as Damson\'s search threads count them (FacetIndex, its fields read before the measurements): their raw SQL reads the change log, the hits\' rowids (whose number is then the count) and how the values shown are spelt, and leaves out the counting itself. The index also finds the hits of exact values on the fields it holds (`assetDomain:image`, `status:Final`) without SQL: the raw SQL of such a query is then only the change log and the spellings, and its kind is left out of the mix figure against raw SQL.'
+        ? ' Facets are counted in memory, as Damson\'s search threads count them (FacetIndex, its fields read before the measurements): their raw SQL reads the change log, the hits\' rowids (whose number is then the count) and how the values shown are spelt, and leaves out the counting itself. The index also finds the hits of exact values on the fields it holds (`assetDomain:image`, `status:Final`) and of ranges on number and date fields (`rating:[3 TO 5]`, read whole before the measurements) without SQL: the raw SQL of such a query is then only the change log, the spellings and the page of the hits picked in memory, and its kind is left out of the mix figure against raw SQL.'
         : ''),
   ];
   if (slow.length > 0) {

@@ -1,7 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { type FacetKey, type FacetKind, spellingOf, wholeValuesOnly } from './search-store.js';
-import type { UploadOrderKey } from './upload-dates.js';
+import type { ColumnCursor } from './number-column.js';
 
 /** The assets (rowids) that have one value of a field. */
 export interface FacetKeyRows {
@@ -15,7 +15,10 @@ export class FacetIndexStore {
 
   /** The log's first and last change (undefined when it is empty). */
   async changeBounds(): Promise<{ first: number; last: number } | undefined> {
-    const { rows } = await sql<{ first: number | null; last: number | null }>`SELECT MIN(seq) AS first, MAX(seq) AS last FROM search_changes`.execute(this.db);
+    // Two subqueries: SQLite reads one end of the key for a lone MIN or MAX, but scans the log (100,000 rows,
+    // 4.5 ms) for both in one.
+    const { rows } = await sql<{ first: number | null; last: number | null }>`
+      SELECT (SELECT MIN(seq) FROM search_changes) AS first, (SELECT MAX(seq) FROM search_changes) AS last`.execute(this.db);
     const row = rows[0];
     return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
   }
@@ -61,12 +64,23 @@ export class FacetIndexStore {
    * A page of the assets' upload dates in upload order, after `after`: from the (created_at, id) index alone,
    * which is small, where the rows themselves are large and scattered over the file.
    */
-  async uploadDatePage(after: UploadOrderKey | undefined, limit: number): Promise<Array<{ rowid: number; date: number; id: string }>> {
-    const from = after === undefined ? sql`` : sql`WHERE (a.created_at, a.id) > (${after.date}, ${after.id})`;
-    const { rows } = await sql<{ rowid: number; date: number; id: string }>`
-      SELECT a.rowid AS rowid, a.created_at AS date, a.id FROM assets a INDEXED BY assets_created_at ${from}
+  async uploadDatePage(after: ColumnCursor | undefined, limit: number): Promise<Array<{ rowid: number; value: number; cursor: ColumnCursor }>> {
+    const from = after === undefined ? sql`` : sql`WHERE (a.created_at, a.id) > (${after.value}, ${after.id})`;
+    const { rows } = await sql<{ rowid: number; value: number; id: string }>`
+      SELECT a.rowid AS rowid, a.created_at AS value, a.id FROM assets a INDEXED BY assets_created_at ${from}
       ORDER BY a.created_at, a.id LIMIT ${limit}`.execute(this.db);
-    return rows;
+    return rows.map(({ rowid, value, id }) => ({ rowid, value, cursor: { value, id } }));
+  }
+
+  /** A page of a number or date field's values (one per asset) in value order, after `after`. */
+  async numberPage(field: string, after: ColumnCursor | undefined, limit: number): Promise<Array<{ rowid: number; value: number; cursor: ColumnCursor }>> {
+    const from = after === undefined ? sql`` : sql`AND (v.value_num, v.asset_id) > (${after.value}, ${after.id})`;
+    // CROSS JOIN keeps SQLite on the field's rows, in index order, looking up each asset's rowid.
+    const { rows } = await sql<{ rowid: number; value: number; id: string }>`
+      SELECT a.rowid AS rowid, v.value_num AS value, v.asset_id AS id FROM asset_values v CROSS JOIN assets a ON a.id = v.asset_id
+      WHERE v.field = ${field} AND v.value_num IS NOT NULL ${from}
+      ORDER BY v.value_num, v.asset_id LIMIT ${limit}`.execute(this.db);
+    return rows.map(({ rowid, value, id }) => ({ rowid, value, cursor: { value, id } }));
   }
 
   /** The upload dates of some assets, by rowid (a removed asset has none). */

@@ -7,17 +7,21 @@
  * A field is read whole on first use (lazily: only fields someone facets on cost memory), then kept up to date from
  * the search change log (migration 0009), read in the search's own transaction, so that counts and hits always
  * see the same state. A removed asset's values go with its log entry; a thread that fell behind the log's end
- * reads its fields again. The assets' upload dates are held the same way (UploadDates), for pages in the default
- * order.
+ * reads its fields again. The assets' upload dates, and number and date fields that ranges ask for, are held the
+ * same way (NumberColumn).
  */
 import type { FacetIndexStore } from './facet-index-store.js';
 import type { FacetCount, FacetKey, FacetKind } from './search-store.js';
-import { UploadDates } from './upload-dates.js';
+import { NumberColumn } from './number-column.js';
 
 /** Values read per statement when reading a whole field. */
 const READ_KEYS = 1000;
 /** Assets whose changed values are read per statement. */
 const CHANGE_BATCH = 500;
+/** Number and date fields held whole for ranges, each 8 bytes per asset (1,000,000 assets: 8 MB). */
+const MAX_NUMBER_COLUMNS = 6;
+/** How number and date fields are stored. */
+const NUMBERS = { numeric: true, tokenized: false };
 /**
  * A field with more distinct values than this (titles, file names) stays counted in SQL: its keys would cost more
  * memory than its counts save, and its facets are rarely asked for.
@@ -37,7 +41,9 @@ export class FacetIndex {
   /** Fields whose values are too many or too long to hold (MAX_FACET_KEYS, MAX_FACET_KEY_CHARS). */
   private readonly tooVaried = new Set<string>();
   /** Every asset's upload date, once a search has paged its hits in memory. */
-  private dates: UploadDates | undefined;
+  private dates: NumberColumn | undefined;
+  /** Number and date fields that range queries asked for, whole. */
+  private readonly numbers = new Map<string, NumberColumn>();
   /** The last change of the log the fields and dates include. */
   private applied = 0;
 
@@ -58,11 +64,12 @@ export class FacetIndex {
   async refresh(store: FacetIndexStore): Promise<void> {
     const bounds = await store.changeBounds();
     const last = bounds?.last ?? 0;
-    const holding = () => this.fields.size > 0 || this.dates !== undefined;
+    const holding = () => this.fields.size > 0 || this.dates !== undefined || this.numbers.size > 0;
     if (holding() && (last < this.applied || (bounds !== undefined && bounds.first > this.applied + 1))) {
       // Changes this thread has not seen were dropped from the log (or the log is not the one it followed).
       this.fields.clear();
       this.dates = undefined;
+      this.numbers.clear();
     }
     if (holding() && last > this.applied) {
       const changed = await store.changedSince(this.applied, last);
@@ -83,11 +90,17 @@ export class FacetIndex {
         }
       }
       const dates = this.dates;
-      for (let start = 0; dates && start < changed.length; start += CHANGE_BATCH) {
+      for (let start = 0; start < changed.length; start += CHANGE_BATCH) {
         const batch = changed.slice(start, start + CHANGE_BATCH);
-        // A changed asset that is no longer there has no date.
-        for (const rowid of batch) dates.set(rowid, undefined);
-        for (const { rowid, date } of await store.uploadDatesOf(batch)) dates.set(rowid, date);
+        // A changed asset that is no longer there, or lost a field, has no value.
+        if (dates) {
+          for (const rowid of batch) dates.set(rowid, undefined);
+          for (const { rowid, date } of await store.uploadDatesOf(batch)) dates.set(rowid, date);
+        }
+        for (const [field, column] of this.numbers) {
+          for (const rowid of batch) column.set(rowid, undefined);
+          for (const { rowid, key } of await store.valuesOf(field, NUMBERS, batch)) column.set(rowid, Number(key));
+        }
       }
     }
     this.applied = last;
@@ -99,9 +112,28 @@ export class FacetIndex {
   }
 
   /** Every asset's upload date (the default sort), read whole first if need be. Call after `refresh`. */
-  async uploadDates(store: FacetIndexStore): Promise<UploadDates> {
-    this.dates ??= await UploadDates.read(store, await store.lastAssetRowid());
+  async uploadDates(store: FacetIndexStore): Promise<NumberColumn> {
+    this.dates ??= await NumberColumn.read((after, limit) => store.uploadDatePage(after, limit), await store.lastAssetRowid());
     return this.dates;
+  }
+
+  /** Whether a number or date field is held whole. */
+  holdsNumbers(field: string): boolean {
+    return this.numbers.has(field);
+  }
+
+  /**
+   * A number or date field's values, read whole first if need be. Call after `refresh`. At most
+   * MAX_NUMBER_COLUMNS are held: the one used longest ago goes first.
+   */
+  async numbersOf(store: FacetIndexStore, field: string): Promise<NumberColumn> {
+    let column = this.numbers.get(field);
+    if (column) this.numbers.delete(field);
+    else column = await NumberColumn.read((after, limit) => store.numberPage(field, after, limit), await store.lastAssetRowid());
+    // Map order is use order: the first key is the least recently used.
+    this.numbers.set(field, column);
+    if (this.numbers.size > MAX_NUMBER_COLUMNS) this.numbers.delete(this.numbers.keys().next().value!);
+    return column;
   }
 
   /** A field's values, read whole first if need be; undefined when they are too many or too long to hold. */

@@ -4,8 +4,8 @@ import { singleLookup } from './compile-query.js';
 import { type FacetIndex, rowidsInAll } from './facet-index.js';
 import type { FacetIndexStore } from './facet-index-store.js';
 import type { QueryNode } from './query.js';
-import type { UploadDates } from './upload-dates.js';
-import { type FacetCount, type FacetKey, type FacetKind, facetKind } from './search-store.js';
+import type { NumberColumn } from './number-column.js';
+import { type FacetCount, type FacetKey, type FacetKind, facetKind, type NumericRange } from './search-store.js';
 
 /** A facet selection: a hit needs one of the selected values (`keys`: as the index holds them). */
 export interface Selection {
@@ -89,8 +89,20 @@ export class InMemorySearch {
     return rowids;
   }
 
+  /** Whether a number or date field is held whole, up to date for this search. */
+  async holdsNumbers(field: string): Promise<boolean> {
+    await this.current();
+    return this.index.holdsNumbers(field);
+  }
+
+  /** Rowids of the assets whose value of a number or date field is within a range, the field read whole if need be. */
+  async within(range: NumericRange & { field: string }): Promise<Int32Array> {
+    await this.current();
+    return (await this.index.numbersOf(this.store, range.field)).within(range);
+  }
+
   /** Every asset's upload date, up to date for this search. */
-  async uploadDates(): Promise<UploadDates> {
+  async uploadDates(): Promise<NumberColumn> {
     await this.current();
     return this.index.uploadDates(this.store);
   }

@@ -7,6 +7,7 @@ import { compileQuery, exactKey, isPrefixSearch, type Lookup, type LookupForm, l
 import type { FacetIndex } from './facet-index.js';
 import { FacetIndexStore } from './facet-index-store.js';
 import { type ConditionOf, InMemorySearch, type Selection } from './in-memory-search.js';
+import type { NumberColumn } from './number-column.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
 import { parseQuery, searchableField } from './parse-query.js';
@@ -85,9 +86,15 @@ const COST = {
   collectHitByField: 10,
   /** Field walk: read the next row of the field's index and its asset. */
   fieldWalkRow: 3,
-  /** In memory: look up the upload date of a hit found in memory. */
-  hitInHand: 0.06,
+  /** In memory: look up the upload date of a hit found in memory (they come in rowid order, so dates are read in order). */
+  hitInHand: 0.02,
 };
+
+/**
+ * How many times the rows an even spread of the hits needs a walk reads before it gives up (hits may be bunched
+ * in sort order) and another plan reads the page.
+ */
+const WALK_BUDGET = 4;
 
 /**
  * A range on `field` that every hit satisfies (the query, or a clause ANDed into it), with numeric bounds: a walk
@@ -102,6 +109,14 @@ function requiredRange(tree: QueryNode, field: string): NumericRange | undefined
     if ((min === null || typeof min === 'number') && (max === null || typeof max === 'number')) return { min, max, minInclusive: clause.minInclusive, maxInclusive: clause.maxInclusive };
   }
   return undefined;
+}
+
+/** The query when it is one range on a number or date field (dates are epoch ms by then). */
+function rangeOnNumbers(tree: QueryNode): (NumericRange & { field: string }) | undefined {
+  if (tree.kind !== 'range') return undefined;
+  const range = requiredRange(tree, tree.field);
+  // Both ends open (`field:[* TO *]`, any value) is no number range.
+  return range && (range.min !== null || range.max !== null) ? { ...range, field: tree.field } : undefined;
 }
 
 /** The field of a sort on one number or date field of the metadata (which has one index row per asset), if it is one. */
@@ -193,8 +208,10 @@ export class SearchService {
     let totalHits: number;
     let assets: Asset[];
     const index = this.options.facetIndex;
+    // A range on a number or date field alone (no facets or selections) finds its hits in memory too.
+    const range = selections.length === 0 && request.facets.length === 0 ? rangeOnNumbers(tree) : undefined;
     const inMemory =
-      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0)
+      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0 || range)
         ? new InMemorySearch(index, new FacetIndexStore(this.database.db), tree, selections, conditionOf, MAX_FACET_VALUES)
         : undefined;
     // A field's own selection does not narrow its counts, so every value stays choosable.
@@ -223,10 +240,26 @@ export class SearchService {
       // selections or exact values could be held but is not: with many hits the facets read it whole rather than
       // find them in SQL.
       const hitsReadAnyway = request.facets.some((field) => narrowedFor(field) && !ownSelectionOf(field));
-      const countInMemory =
-        inMemory && ((await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
-      totalHits = countInMemory ? (await inMemory.hits(undefined)).length : await count();
-      assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num, countInMemory ? inMemory : undefined);
+      let found: { hits: () => Promise<ArrayLike<number>>; uploadDates: () => Promise<NumberColumn> } | undefined;
+      if (inMemory && range) {
+        // The field is read whole once a range on it has many hits, as a facet's field is: SQL seeks each hit's
+        // asset by id, to find its rowid and upload date.
+        const held = await inMemory.holdsNumbers(range.field);
+        const counted = held ? undefined : await count();
+        if (counted === undefined || counted >= FACET_WALK_SHARE * (await store.assetCountBound())) {
+          const hits = await inMemory.within(range);
+          found = { hits: async () => hits, uploadDates: () => inMemory.uploadDates() };
+          totalHits = hits.length;
+        } else {
+          totalHits = counted;
+        }
+      } else if (inMemory && ((await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()))) {
+        found = { hits: () => inMemory.hits(undefined), uploadDates: () => inMemory.uploadDates() };
+        totalHits = (await found.hits()).length;
+      } else {
+        totalHits = await count();
+      }
+      assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num, found);
     }
 
     let assetBound: number | undefined;
@@ -279,8 +312,8 @@ export class SearchService {
     hits: number,
     start: number,
     num: number,
-    /** The search whose hits were found in memory. */
-    inMemory?: InMemorySearch,
+    /** The hits, when they were found in memory, and the upload dates to pick a page of them with. */
+    inMemory?: { hits: () => Promise<ArrayLike<number>>; uploadDates: () => Promise<NumberColumn> },
   ): Promise<Asset[]> {
     const byField = singleValueSort(sort);
     if (byField) return this.pageByField(store, { walk: where('walk'), collect: where('collect') }, orderBy, byField, tree, hits, start, num);
@@ -288,7 +321,10 @@ export class SearchService {
     if (wanted <= 0) return [];
     const first = sort.find((entry) => entry.field !== 'relevance') ?? { field: 'assetCreated', descending: true };
     // With the hits in memory and the page in upload order, those that can head it are picked there, and SQL
-    // orders just them (`summer` with status=Final at 1,000,000 assets, 20,360 hits: 108 → 40 ms with its facets).
+    // orders just them (`summer` with status=Final at 1,000,000 assets, 20,360 hits: 108 → 35 ms with its facets).
+    // That cost is known; a walk's is a guess that holds for evenly spread hits, and ranges and selections are often
+    // bunched (capture dates follow upload dates): a walk is only taken when it is cheaper even if it reads all
+    // its budget (`created:[2023-06-01 TO 2024-05-28]`, 143,354 hits: walked, then collected, 200 ms).
     const fromMemory = first.field === 'assetCreated' && this.options.pageForm === undefined ? inMemory : undefined;
     const walkable = this.options.pageForm !== undefined || INDEXED_SORTS.has(first.field);
     const walked = walkable ? ((start + num) * (await store.assetCountBound())) / hits : Infinity;
@@ -309,8 +345,8 @@ export class SearchService {
       ],
     ];
     const [cheapest, cost] = costs.reduce((best, next) => (next[1] < best[1] ? next : best));
-    if (fromMemory && hits * COST.hitInHand < cost) {
-      const leading = (await fromMemory.uploadDates()).leading(await fromMemory.hits(undefined), start + num, first.descending);
+    if (fromMemory && hits * COST.hitInHand < WALK_BUDGET * cost) {
+      const leading = (await fromMemory.uploadDates()).leading(await fromMemory.hits(), start + num, first.descending);
       return store.pageOfRowids(leading, orderBy, num, start);
     }
     const form = this.options.pageForm ?? cheapest;
@@ -323,7 +359,7 @@ export class SearchService {
     // before reaching its hits.
     // The bound is a prefix of the sort order only for a column without NULLs: the indexed sorts' columns.
     const key = INDEXED_SORTS.has(first.field) ? SORT_COLUMNS[first.field] : undefined;
-    const budget = key === undefined ? undefined : { budget: Math.ceil(4 * walked) + 50, key: sql.raw(key), descending: first.descending };
+    const budget = key === undefined ? undefined : { budget: Math.ceil(WALK_BUDGET * walked) + 50, key: sql.raw(key), descending: first.descending };
     const page = await store.page(where(form), orderBy, num, start, budget);
     if (page.length === wanted) return page;
     return oneFieldLookups > 0 ? collect() : store.page(where('walk'), orderBy, num, start);
@@ -352,7 +388,7 @@ export class SearchService {
       const range = requiredRange(tree, byField.field);
       // The walk stops after a few times the rows an even spread of the hits needs, since they may be bunched, or
       // be mostly assets without the field (PDFs sorted by ISO: it read the whole field, then collected anyway).
-      const end = await store.fieldWalkEnd(byField.field, byField.descending, Math.ceil(4 * walkRows) + 50, range);
+      const end = await store.fieldWalkEnd(byField.field, byField.descending, Math.ceil(WALK_BUDGET * walkRows) + 50, range);
       const page = await store.pageByFieldWalk(where.walk, byField.field, byField.descending, num, start, range, end);
       // Short: the walk ended, or reached the assets without the field, which the collecting plan puts last.
       if (page.length === wanted) return page;

@@ -5,11 +5,23 @@ import { type SearchRequest, SearchService, type SortField } from '../../src/sea
 import { MINUTE, postForm, serverWithSession } from '../helpers/server.js';
 
 /**
- * SQLite's search threads pick a page in upload order from the hits they found in memory (for facets, or
- * selections) and let SQL order only those. The pages must be exactly SQL's: with many assets sharing an
- * upload date (the test clock stands still between uploads), dates out of rowid order, offsets, and after changes.
+ * SQLite's search threads find hits in memory (for facets, selections, and ranges on number and date fields),
+ * pick a page in upload order from them and let SQL order only those. The answers must be exactly SQL's: with
+ * many assets sharing an upload date (the test clock stands still between uploads), dates out of rowid order,
+ * offsets, and after changes.
  */
-const QUERIES = ['alpha', 'alpha beta', '"alpha beta"', 'gamma', 'alpha OR gamma'];
+const QUERIES = [
+  'alpha',
+  'alpha beta',
+  '"alpha beta"',
+  'gamma',
+  'alpha OR gamma',
+  'rating:[2 TO 4]',
+  'rating:{2 TO *]',
+  'created:[2020-03-01 TO 2020-06-30]',
+  'created:[* TO 2020-04-15}',
+  'rating:[* TO *]',
+];
 const SORTS: SortField[][] = [
   [],
   [{ field: 'assetCreated', descending: true }],
@@ -19,6 +31,7 @@ const SORTS: SortField[][] = [
     { field: 'assetCreated', descending: false },
     { field: 'name', descending: true },
   ],
+  [{ field: 'rating', descending: true }],
 ];
 const PAGES = [
   [0, 5],
@@ -33,8 +46,8 @@ const SELECTIONS: Array<Record<string, string[]>> = [{}, { tags: ['red'] }];
 describe('sqlite', () => {
   const suite = serverWithSession('sqlite');
   const post = (service: string, params: Record<string, string>) => postForm(suite, service, params);
-  const create = async (name: string, description: string, tags: string) => {
-    const response = await post('create', { folderPath: '/Order', name, description, tags });
+  const create = async (name: string, description: string, tags: string, more: Record<string, string> = {}) => {
+    const response = await post('create', { folderPath: '/Order', name, description, tags, ...more });
     assert.equal(response.statusCode, 200, response.body);
   };
 
@@ -43,7 +56,9 @@ describe('sqlite', () => {
     for (let index = 0; index < 60; index++) {
       if (index % 4 === 0) suite.server.clock.advance(index % 12 === 0 ? -7 * MINUTE : 3 * MINUTE);
       const words = [index % 3 !== 0 ? 'alpha' : '', index % 2 === 0 ? 'beta' : '', index % 5 === 0 ? 'gamma' : ''].join(' ');
-      await create(`n${String(index).padStart(2, '0')}.jpg`, `${words} text`, index % 2 === 0 ? 'red' : 'blue');
+      // Ratings and capture dates repeat too; some assets have none.
+      const more: Record<string, string> = index % 6 === 0 ? {} : { rating: String((index % 7) - 1), created: `2020-0${1 + (index % 8)}-1${index % 3}` };
+      await create(`n${String(index).padStart(2, '0')}.jpg`, `${words} text`, index % 2 === 0 ? 'red' : 'blue', more);
     }
   });
 
@@ -81,6 +96,7 @@ describe('sqlite', () => {
     const index = new FacetIndex();
     await agree(index, 'first');
     assert.ok(index.holdsUploadDates(), 'the pages were picked in memory');
+    assert.ok(index.holdsNumbers('rating') && index.holdsNumbers('created'), 'the ranges were found in memory');
     await agree(index, 'again');
   });
 
@@ -91,12 +107,12 @@ describe('sqlite', () => {
     // asset the rowid of the last one when that one was removed: late.jpg takes n59's, and must not take its date.
     assert.equal((await post('remove', { q: 'name:n59.jpg' })).statusCode, 200);
     suite.server.clock.advance(20 * MINUTE);
-    await create('late.jpg', 'alpha beta gamma', 'red');
+    await create('late.jpg', 'alpha beta gamma', 'red', { rating: '3', created: '2020-04-01' });
     suite.server.clock.advance(-200 * MINUTE);
-    await create('early.jpg', 'alpha gamma', 'red');
-    await create('early-too.jpg', 'alpha', 'blue');
+    await create('early.jpg', 'alpha gamma', 'red', { rating: '5' });
+    await create('early-too.jpg', 'alpha', 'blue', { created: '2020-06-30' });
     assert.equal((await post('remove', { q: 'name:n07.jpg OR name:n08.jpg' })).statusCode, 200);
-    const updated = await post('updatebulk', { q: 'name:n09.jpg', metadata: JSON.stringify({ description: 'gamma only now', tags: ['+red'] }) });
+    const updated = await post('updatebulk', { q: 'name:n09.jpg', metadata: JSON.stringify({ description: 'gamma only now', tags: ['+red'], rating: '4', created: '2020-03-01' }) });
     assert.equal(updated.statusCode, 200, updated.body);
     await agree(index, 'after the changes');
     const newest = await new SearchService(suite.server.app.damson.database, suite.server.clock, { facetIndex: index }).search({
@@ -108,5 +124,28 @@ describe('sqlite', () => {
       selections: {},
     });
     assert.equal(newest.assets[0]?.filename, 'late.jpg', 'the newest upload heads the default order');
+  });
+
+  it('holds a few number fields at a time, the least recently used going first, and answers the same', async () => {
+    const index = new FacetIndex();
+    const { database } = suite.server.app.damson;
+    const inMemory = new SearchService(database, suite.server.clock, { facetIndex: index });
+    const inSql = new SearchService(database, suite.server.clock);
+    const fields = ['rating', 'created', 'fileSize', 'assetCreated', 'assetModified', 'assetFileModified', 'versionNumber', 'rating'];
+    for (const field of fields) {
+      const upTo = ['created', 'assetCreated', 'assetModified', 'assetFileModified'].includes(field) ? '2040-01-01' : '1000000000';
+      const request: SearchRequest = { query: `${field}:[* TO ${upTo}]`, start: 2, num: 9, sort: [], facets: [], selections: {} };
+      const [memory, expected] = [await inMemory.search(request), await inSql.search(request)];
+      assert.equal(memory.totalHits, expected.totalHits, request.query);
+      assert.ok(expected.totalHits > 10, request.query);
+      assert.deepEqual(
+        memory.assets.map(({ id }) => id),
+        expected.assets.map(({ id }) => id),
+        request.query,
+      );
+      assert.ok(index.holdsNumbers(field), field);
+    }
+    // Six held: the seven fields' first (rating) went, and came back as the eighth; `created` was then the oldest.
+    assert.ok(!index.holdsNumbers('created') && index.holdsNumbers('fileSize') && index.holdsNumbers('versionNumber'));
   });
 });
