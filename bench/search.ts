@@ -525,7 +525,7 @@ function roleOf(statement: Statement): StatementRole {
 }
 
 /** The hits' rowids, read for facets counted in memory (from `assets`, or from the text index alone). */
-const isHitRowids = (statement: Statement) => /^SELECT (a\.rowid AS rowid FROM assets a|rowid FROM asset_text WHERE)/.test(statement.sql.trim());
+const isHitRowids = (statement: Statement) => /^SELECT json_group_array\((a\.)?rowid\) AS rowids FROM (assets a|asset_text) WHERE/.test(statement.sql.trim());
 
 /**
  * The recorded statements run with the bare driver, each timed. PostgreSQL runs the COUNT and the page at once on

