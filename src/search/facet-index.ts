@@ -122,18 +122,28 @@ export class FacetIndex {
     return this.numbers.has(field);
   }
 
+  /** A number or date field's values if held (counted as a use). */
+  heldNumbers(field: string): NumberColumn | undefined {
+    const column = this.numbers.get(field);
+    if (column) this.useNumbers(field, column);
+    return column;
+  }
+
   /**
    * A number or date field's values, read whole first if need be. Call after `refresh`. At most
    * MAX_NUMBER_COLUMNS are held: the one used longest ago goes first.
    */
   async numbersOf(store: FacetIndexStore, field: string): Promise<NumberColumn> {
-    let column = this.numbers.get(field);
-    if (column) this.numbers.delete(field);
-    else column = await NumberColumn.read((after, limit) => store.numberPage(field, after, limit), await store.lastAssetRowid());
-    // Map order is use order: the first key is the least recently used.
+    const column = this.numbers.get(field) ?? (await NumberColumn.read((after, limit) => store.numberPage(field, after, limit), await store.lastAssetRowid()));
+    this.useNumbers(field, column);
+    return column;
+  }
+
+  /** Map order is use order: the first key is the least recently used, and goes past MAX_NUMBER_COLUMNS. */
+  private useNumbers(field: string, column: NumberColumn): void {
+    this.numbers.delete(field);
     this.numbers.set(field, column);
     if (this.numbers.size > MAX_NUMBER_COLUMNS) this.numbers.delete(this.numbers.keys().next().value!);
-    return column;
   }
 
   /** A field's values, read whole first if need be; undefined when they are too many or too long to hold. */

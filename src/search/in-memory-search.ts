@@ -17,11 +17,11 @@ export interface Selection {
 /** The SQL condition on `assets a` for a query and some selections. */
 export type ConditionOf = (form: LookupForm, query: QueryNode, selections: readonly Selection[]) => RawBuilder<unknown>;
 
-/** An exact value the index can find: a selection, or a `field:value` term ANDed into the query. */
-interface HeldCondition {
-  field: string;
-  keys: readonly FacetKey[];
-}
+/**
+ * What the index can find: exact values (a selection, or a `field:value` term ANDed into the query), or a range on a
+ * number or date field ANDed into it.
+ */
+type HeldCondition = { field: string; keys: readonly FacetKey[] } | { field: string; range: NumericRange };
 
 /**
  * Below this share of the library, a selection or exact value is left to SQL even on a field held: its mask costs
@@ -31,9 +31,9 @@ const MIN_MASK_SHARE = 0.01;
 
 /**
  * What one search on SQLite's search threads takes from the FacetIndex: facet counts, and the hits of the
- * selections and exact values on fields it holds. At 1,000,000 assets, reading the 332,100 hits of a selection
- * `status=Final` from the index took about 0.3 s in SQL (one seek per hit to find its rowid), and narrowing the
- * whole library by two selections over a second; from memory, one pass over the fields' tables.
+ * selections, exact values and number ranges on fields it holds. At 1,000,000 assets, reading the 332,100 hits of
+ * a selection `status=Final` from the index took about 0.3 s in SQL (one seek per hit to find its rowid), and
+ * narrowing the whole library by two selections over a second; from memory, one pass over the fields' tables.
  * The index is brought up to date once per search, and each set of hits is found once.
  */
 export class InMemorySearch {
@@ -65,9 +65,23 @@ export class InMemorySearch {
    */
   async findsHitsCheaply(): Promise<boolean> {
     if (this.tree.kind === 'all' && this.selections.length === 0) return false;
-    if (!(await this.holds(this.conditionFields(undefined)))) return false;
-    const { rest, inSql } = this.split(undefined);
-    return inSql.length === 0 && (rest.kind === 'all' || fullTextOnly(rest) !== undefined);
+    const fields = this.conditionFields(undefined);
+    if (fields.length > 0 && !(await this.holds(fields))) return false;
+    await this.current();
+    const { held, rest, inSql } = this.split(undefined);
+    return held.length > 0 && inSql.length === 0 && (rest.kind === 'all' || fullTextOnly(rest) !== undefined);
+  }
+
+  /**
+   * Reads whole the number and date fields of the query's ranges that have many hits on their own (`enough`, as
+   * `count` counts a range in SQL), as a facet's field is read: SQL seeks each hit's asset by id to find it.
+   */
+  async holdRanges(count: (field: string, range: NumericRange) => Promise<number>, enough: number): Promise<void> {
+    await this.current();
+    for (const condition of heldTerms(this.tree, () => true).held) {
+      if (!('range' in condition) || this.index.holdsNumbers(condition.field)) continue;
+      if ((await count(condition.field, condition.range)) >= enough) await this.index.numbersOf(this.store, condition.field);
+    }
   }
 
   /**
@@ -87,18 +101,6 @@ export class InMemorySearch {
     let rowids = this.hitSets.get(except);
     if (!rowids) this.hitSets.set(except, (rowids = this.findHits(except, readFields)));
     return rowids;
-  }
-
-  /** Whether a number or date field is held whole, up to date for this search. */
-  async holdsNumbers(field: string): Promise<boolean> {
-    await this.current();
-    return this.index.holdsNumbers(field);
-  }
-
-  /** Rowids of the assets whose value of a number or date field is within a range, the field read whole if need be. */
-  async within(range: NumericRange & { field: string }): Promise<Int32Array> {
-    await this.current();
-    return (await this.index.numbersOf(this.store, range.field)).within(range);
   }
 
   /** Every asset's upload date, up to date for this search. */
@@ -133,7 +135,7 @@ export class InMemorySearch {
    * text index alone when that is a full-text lookup.
    */
   private sqlHits(rest: QueryNode, inSql: Selection[], termsHeld: HeldCondition[]): Promise<number[]> {
-    const key = JSON.stringify([termsHeld.map(({ field }) => field), inSql.map(({ field }) => field)]);
+    const key = JSON.stringify([termsHeld, inSql.map(({ field }) => field)]);
     let rowids = this.sqlHitSets.get(key);
     if (!rowids) {
       const text = inSql.length === 0 ? fullTextOnly(rest) : undefined;
@@ -143,16 +145,21 @@ export class InMemorySearch {
     return rowids;
   }
 
-  private maskOf({ field, keys }: HeldCondition): Uint8Array {
-    const key = JSON.stringify([field, keys]);
+  private maskOf(condition: HeldCondition): Uint8Array {
+    const key = JSON.stringify(condition);
     let mask = this.masks.get(key);
-    if (!mask) this.masks.set(key, (mask = this.index.assetsWith(field, keys)!));
+    if (!mask) {
+      mask = 'range' in condition ? this.index.heldNumbers(condition.field)!.mask(condition.range) : this.index.assetsWith(condition.field, condition.keys)!;
+      this.masks.set(key, mask);
+    }
     return mask;
   }
 
   /** The fields of the selections (but `except`'s) and of the query's exact values that the index could hold. */
   private conditionFields(except: string | undefined): string[] {
-    const terms = heldTerms(this.tree, () => true).held.map((term) => term.field);
+    const terms = heldTerms(this.tree, () => true)
+      .held.filter((term) => 'keys' in term)
+      .map((term) => term.field);
     return [...new Set([...terms, ...this.selections.filter(({ field }) => field !== except).map(({ field }) => field)])];
   }
 
@@ -161,7 +168,9 @@ export class InMemorySearch {
    * the query and selections for SQL.
    */
   private split(except: string | undefined): { held: HeldCondition[]; rest: QueryNode; inSql: Selection[]; termsHeld: HeldCondition[] } {
-    const isHeld = ({ field, keys }: HeldCondition) => this.index.has(field) && this.index.shareWith(field, keys)! >= MIN_MASK_SHARE;
+    // A range's mask is one pass over an array of numbers: worth it for any number of hits.
+    const isHeld = (condition: HeldCondition) =>
+      'range' in condition ? this.index.holdsNumbers(condition.field) : this.index.has(condition.field) && this.index.shareWith(condition.field, condition.keys)! >= MIN_MASK_SHARE;
     const { held, rest } = heldTerms(this.tree, isHeld);
     const termsHeld = [...held];
     const inSql: Selection[] = [];
@@ -181,8 +190,9 @@ function fullTextOnly(query: QueryNode): string | undefined {
 }
 
 /**
- * The query's `field:value` terms (alone, or ANDed into it) that match whole values the index holds as they are:
- * text fields without word rows, whose lookup is the lower-cased value. The rest of the query is left for SQL.
+ * The query's `field:value` terms (alone, or ANDed into it) that match whole values the index holds as they are
+ * (text fields without word rows, whose lookup is the lower-cased value), and its ranges on number and date
+ * fields. The rest of the query is left for SQL.
  */
 function heldTerms(tree: QueryNode, isHeld: (condition: HeldCondition) => boolean): { held: HeldCondition[]; rest: QueryNode } {
   const clauses = tree.kind === 'and' ? tree.children : [tree];
@@ -191,10 +201,19 @@ function heldTerms(tree: QueryNode, isHeld: (condition: HeldCondition) => boolea
   for (const clause of clauses) {
     const lookup = clause.kind === 'term' && clause.field !== null ? singleLookup(clause, 'sqlite') : undefined;
     const kind = lookup?.kind === 'value' ? facetKind(lookup.field) : undefined;
-    const condition = lookup?.kind === 'value' && kind && !kind.numeric && !kind.tokenized ? { field: lookup.field, keys: [lookup.key] } : undefined;
+    const condition: HeldCondition | undefined =
+      lookup?.kind === 'value' && kind && !kind.numeric && !kind.tokenized ? { field: lookup.field, keys: [lookup.key] } : numberRange(clause);
     if (condition && isHeld(condition)) held.push(condition);
     else rest.push(clause);
   }
   if (held.length === 0) return { held, rest: tree };
   return { held, rest: rest.length === 0 ? { kind: 'all' } : rest.length === 1 ? rest[0]! : { kind: 'and', children: rest } };
+}
+
+/** A range clause with number or date bounds (dates are epoch ms by then); both ends open is not one. */
+function numberRange(clause: QueryNode): HeldCondition | undefined {
+  if (clause.kind !== 'range') return undefined;
+  const { min, max, minInclusive, maxInclusive } = clause;
+  if (typeof min === 'string' || typeof max === 'string' || (min === null && max === null)) return undefined;
+  return { field: clause.field, range: { min, max, minInclusive, maxInclusive } };
 }

@@ -52,21 +52,16 @@ export class NumberColumn {
     this.values[rowid] = value ?? Number.NaN;
   }
 
-  /** The rowids whose value is within the range, in rowid order. */
-  within(range: NumericRange): Int32Array {
+  /** A mask by rowid of the assets whose value is within the range. */
+  mask(range: NumericRange): Uint8Array {
     // Exclusive bounds as inclusive ones: the next number up from min, down from max.
     const min = range.min === null ? Number.NEGATIVE_INFINITY : range.minInclusive ? range.min : nextUp(range.min);
     const max = range.max === null ? Number.POSITIVE_INFINITY : range.maxInclusive ? range.max : -nextUp(-range.max);
     const { values } = this;
-    const found = new Int32Array(values.length);
-    let length = 0;
-    for (let rowid = 0; rowid < values.length; rowid++) {
-      const value = values[rowid]!;
-      // Written every time and kept when within (NaN, no value, is not): no branch to mispredict on mixed values.
-      found[length] = rowid;
-      length += +(value >= min) & +(value <= max);
-    }
-    return found.slice(0, length);
+    const mask = new Uint8Array(values.length);
+    // A write for every asset and no branch to mispredict on mixed values (NaN, no value, is never within).
+    for (let rowid = 0; rowid < values.length; rowid++) mask[rowid] = +(values[rowid]! >= min) & +(values[rowid]! <= max);
+    return mask;
   }
 
   /**

@@ -7,7 +7,6 @@ import { compileQuery, exactKey, isPrefixSearch, type Lookup, type LookupForm, l
 import type { FacetIndex } from './facet-index.js';
 import { FacetIndexStore } from './facet-index-store.js';
 import { type ConditionOf, InMemorySearch, type Selection } from './in-memory-search.js';
-import type { NumberColumn } from './number-column.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
 import { parseQuery, searchableField } from './parse-query.js';
@@ -111,12 +110,9 @@ function requiredRange(tree: QueryNode, field: string): NumericRange | undefined
   return undefined;
 }
 
-/** The query when it is one range on a number or date field (dates are epoch ms by then). */
-function rangeOnNumbers(tree: QueryNode): (NumericRange & { field: string }) | undefined {
-  if (tree.kind !== 'range') return undefined;
-  const range = requiredRange(tree, tree.field);
-  // Both ends open (`field:[* TO *]`, any value) is no number range.
-  return range && (range.min !== null || range.max !== null) ? { ...range, field: tree.field } : undefined;
+/** Whether the query is, or ANDs in, a range on a number or date field (dates are epoch ms by then). */
+function hasNumberRange(tree: QueryNode): boolean {
+  return (tree.kind === 'and' ? tree.children : [tree]).some((clause) => clause.kind === 'range' && (typeof clause.min === 'number' || typeof clause.max === 'number'));
 }
 
 /** The field of a sort on one number or date field of the metadata (which has one index row per asset), if it is one. */
@@ -208,10 +204,9 @@ export class SearchService {
     let totalHits: number;
     let assets: Asset[];
     const index = this.options.facetIndex;
-    // A range on a number or date field alone (no facets or selections) finds its hits in memory too.
-    const range = selections.length === 0 && request.facets.length === 0 ? rangeOnNumbers(tree) : undefined;
+    // Ranges on number and date fields are found in memory too, with or without facets and selections.
     const inMemory =
-      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0 || range)
+      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0 || hasNumberRange(tree))
         ? new InMemorySearch(index, new FacetIndexStore(this.database.db), tree, selections, conditionOf, MAX_FACET_VALUES)
         : undefined;
     // A field's own selection does not narrow its counts, so every value stays choosable.
@@ -240,26 +235,17 @@ export class SearchService {
       // selections or exact values could be held but is not: with many hits the facets read it whole rather than
       // find them in SQL.
       const hitsReadAnyway = request.facets.some((field) => narrowedFor(field) && !ownSelectionOf(field));
-      let found: { hits: () => Promise<ArrayLike<number>>; uploadDates: () => Promise<NumberColumn> } | undefined;
-      if (inMemory && range) {
-        // The field is read whole once a range on it has many hits, as a facet's field is: SQL seeks each hit's
-        // asset by id, to find its rowid and upload date.
-        const held = await inMemory.holdsNumbers(range.field);
-        const counted = held ? undefined : await count();
-        if (counted === undefined || counted >= FACET_WALK_SHARE * (await store.assetCountBound())) {
-          const hits = await inMemory.within(range);
-          found = { hits: async () => hits, uploadDates: () => inMemory.uploadDates() };
-          totalHits = hits.length;
-        } else {
-          totalHits = counted;
-        }
-      } else if (inMemory && ((await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()))) {
-        found = { hits: () => inMemory.hits(undefined), uploadDates: () => inMemory.uploadDates() };
-        totalHits = (await found.hits()).length;
-      } else {
-        totalHits = await count();
+      // A range alone, counted to decide whether to read its field, is the query: counted once.
+      let counted: Promise<number> | undefined;
+      const countOnce = () => (counted ??= count());
+      if (inMemory && hasNumberRange(tree)) {
+        const enough = FACET_WALK_SHARE * (await store.assetCountBound());
+        await inMemory.holdRanges((field, range) => (tree.kind === 'range' ? countOnce() : store.countLookup(singleLookup({ kind: 'range', field, ...range }, dialect)!)), enough);
       }
-      assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num, found);
+      const countInMemory =
+        inMemory && ((await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
+      totalHits = countInMemory ? (await inMemory.hits(undefined)).length : await countOnce();
+      assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num, countInMemory ? inMemory : undefined);
     }
 
     let assetBound: number | undefined;
@@ -312,8 +298,8 @@ export class SearchService {
     hits: number,
     start: number,
     num: number,
-    /** The hits, when they were found in memory, and the upload dates to pick a page of them with. */
-    inMemory?: { hits: () => Promise<ArrayLike<number>>; uploadDates: () => Promise<NumberColumn> },
+    /** The search, when it found the hits in memory. */
+    inMemory?: InMemorySearch,
   ): Promise<Asset[]> {
     const byField = singleValueSort(sort);
     if (byField) return this.pageByField(store, { walk: where('walk'), collect: where('collect') }, orderBy, byField, tree, hits, start, num);
@@ -346,7 +332,7 @@ export class SearchService {
     ];
     const [cheapest, cost] = costs.reduce((best, next) => (next[1] < best[1] ? next : best));
     if (fromMemory && hits * COST.hitInHand < WALK_BUDGET * cost) {
-      const leading = (await fromMemory.uploadDates()).leading(await fromMemory.hits(), start + num, first.descending);
+      const leading = (await fromMemory.uploadDates()).leading(await fromMemory.hits(undefined), start + num, first.descending);
       return store.pageOfRowids(leading, orderBy, num, start);
     }
     const form = this.options.pageForm ?? cheapest;

@@ -5,8 +5,8 @@ import { type SearchRequest, SearchService, type SortField } from '../../src/sea
 import { MINUTE, postForm, serverWithSession } from '../helpers/server.js';
 
 /**
- * SQLite's search threads find hits in memory (for facets, selections, and ranges on number and date fields),
- * pick a page in upload order from them and let SQL order only those. The answers must be exactly SQL's: with
+ * SQLite's search threads find hits in memory (for facets, selections, and ranges on number and date fields,
+ * alone or ANDed with words), pick a page in upload order from them and let SQL order only those. The answers must be exactly SQL's: with
  * many assets sharing an upload date (the test clock stands still between uploads), dates out of rowid order,
  * offsets, and after changes.
  */
@@ -21,6 +21,11 @@ const QUERIES = [
   'created:[2020-03-01 TO 2020-06-30]',
   'created:[* TO 2020-04-15}',
   'rating:[* TO *]',
+  'alpha rating:[2 TO 4]',
+  '"alpha beta" created:{2020-02-15 TO *]',
+  'created:[2020-02-01 TO 2020-07-31] rating:[0 TO 3]',
+  'gamma OR rating:[4 TO 5]',
+  'alpha -rating:[2 TO 3]',
 ];
 const SORTS: SortField[][] = [
   [],
