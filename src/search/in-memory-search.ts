@@ -211,7 +211,7 @@ function heldTerms(tree: QueryNode, isHeld: (condition: HeldCondition) => boolea
 }
 
 /** A range clause with number or date bounds (dates are epoch ms by then); both ends open is not one. */
-function numberRange(clause: QueryNode): HeldCondition | undefined {
+export function numberRange(clause: QueryNode): { field: string; range: NumericRange } | undefined {
   if (clause.kind !== 'range') return undefined;
   const { min, max, minInclusive, maxInclusive } = clause;
   if (typeof min === 'string' || typeof max === 'string' || (min === null && max === null)) return undefined;

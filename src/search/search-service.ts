@@ -6,7 +6,7 @@ import { badRequest } from '../lib/errors.js';
 import { compileQuery, exactKey, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
 import type { FacetIndex } from './facet-index.js';
 import { FacetIndexStore } from './facet-index-store.js';
-import { type ConditionOf, InMemorySearch, type Selection } from './in-memory-search.js';
+import { type ConditionOf, InMemorySearch, numberRange, type Selection } from './in-memory-search.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
 import { parseQuery, searchableField } from './parse-query.js';
@@ -110,10 +110,8 @@ function requiredRange(tree: QueryNode, field: string): NumericRange | undefined
   return undefined;
 }
 
-/** Whether the query is, or ANDs in, a range on a number or date field (dates are epoch ms by then). */
-function hasNumberRange(tree: QueryNode): boolean {
-  return (tree.kind === 'and' ? tree.children : [tree]).some((clause) => clause.kind === 'range' && (typeof clause.min === 'number' || typeof clause.max === 'number'));
-}
+/** Whether the query is, or ANDs in, a range on a number or date field. */
+const hasNumberRange = (tree: QueryNode) => (tree.kind === 'and' ? tree.children : [tree]).some((clause) => numberRange(clause) !== undefined);
 
 /** The field of a sort on one number or date field of the metadata (which has one index row per asset), if it is one. */
 function singleValueSort(sort: SortField[]): SortField | undefined {
