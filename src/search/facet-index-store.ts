@@ -64,29 +64,29 @@ export class FacetIndexStore {
    * A page of the assets' upload dates in upload order, after `after`: from the (created_at, id) index alone,
    * which is small, where the rows themselves are large and scattered over the file.
    */
-  async uploadDatePage(after: ColumnCursor | undefined, limit: number): Promise<Array<{ rowid: number; value: number; cursor: ColumnCursor }>> {
+  async uploadDatePage(after: ColumnCursor | undefined, limit: number): Promise<Array<ColumnCursor & { rowid: number }>> {
     const from = after === undefined ? sql`` : sql`WHERE (a.created_at, a.id) > (${after.value}, ${after.id})`;
-    const { rows } = await sql<{ rowid: number; value: number; id: string }>`
+    const { rows } = await sql<ColumnCursor & { rowid: number }>`
       SELECT a.rowid AS rowid, a.created_at AS value, a.id FROM assets a INDEXED BY assets_created_at ${from}
       ORDER BY a.created_at, a.id LIMIT ${limit}`.execute(this.db);
-    return rows.map(({ rowid, value, id }) => ({ rowid, value, cursor: { value, id } }));
+    return rows;
   }
 
   /** A page of a number or date field's values (one per asset) in value order, after `after`. */
-  async numberPage(field: string, after: ColumnCursor | undefined, limit: number): Promise<Array<{ rowid: number; value: number; cursor: ColumnCursor }>> {
+  async numberPage(field: string, after: ColumnCursor | undefined, limit: number): Promise<Array<ColumnCursor & { rowid: number }>> {
     const from = after === undefined ? sql`` : sql`AND (v.value_num, v.asset_id) > (${after.value}, ${after.id})`;
     // CROSS JOIN keeps SQLite on the field's rows, in index order, looking up each asset's rowid.
-    const { rows } = await sql<{ rowid: number; value: number; id: string }>`
+    const { rows } = await sql<ColumnCursor & { rowid: number }>`
       SELECT a.rowid AS rowid, v.value_num AS value, v.asset_id AS id FROM asset_values v CROSS JOIN assets a ON a.id = v.asset_id
       WHERE v.field = ${field} AND v.value_num IS NOT NULL ${from}
       ORDER BY v.value_num, v.asset_id LIMIT ${limit}`.execute(this.db);
-    return rows.map(({ rowid, value, id }) => ({ rowid, value, cursor: { value, id } }));
+    return rows;
   }
 
   /** The upload dates of some assets, by rowid (a removed asset has none). */
-  async uploadDatesOf(rowids: number[]): Promise<Array<{ rowid: number; date: number }>> {
-    const { rows } = await sql<{ rowid: number; date: number }>`
-      SELECT a.rowid AS rowid, a.created_at AS date FROM assets a WHERE a.rowid IN (${sql.join(rowids)})`.execute(this.db);
+  async uploadDatesOf(rowids: number[]): Promise<Array<{ rowid: number; value: number }>> {
+    const { rows } = await sql<{ rowid: number; value: number }>`
+      SELECT a.rowid AS rowid, a.created_at AS value FROM assets a WHERE a.rowid IN (${sql.join(rowids)})`.execute(this.db);
     return rows;
   }
 

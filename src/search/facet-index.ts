@@ -89,17 +89,11 @@ export class FacetIndex {
           values.compactIfWorthIt(this.compactAfter);
         }
       }
-      const dates = this.dates;
       for (let start = 0; start < changed.length; start += CHANGE_BATCH) {
         const batch = changed.slice(start, start + CHANGE_BATCH);
-        // A changed asset that is no longer there, or lost a field, has no value.
-        if (dates) {
-          for (const rowid of batch) dates.set(rowid, undefined);
-          for (const { rowid, date } of await store.uploadDatesOf(batch)) dates.set(rowid, date);
-        }
+        this.dates?.update(batch, await store.uploadDatesOf(batch));
         for (const [field, column] of this.numbers) {
-          for (const rowid of batch) column.set(rowid, undefined);
-          for (const { rowid, key } of await store.valuesOf(field, NUMBERS, batch)) column.set(rowid, Number(key));
+          column.update(batch, (await store.valuesOf(field, NUMBERS, batch)).map(({ rowid, key }) => ({ rowid, value: Number(key) })));
         }
       }
     }

@@ -3,14 +3,14 @@ import type { NumericRange } from './search-store.js';
 /** Rows read per statement when reading a whole column. */
 const READ_ROWS = 50_000;
 
-/** Where a column's rows are read from, in a stable order: a page after `after` (the last row's cursor). */
-export type ColumnPages = (after: ColumnCursor | undefined, limit: number) => Promise<Array<{ rowid: number; value: number; cursor: ColumnCursor }>>;
-
-/** A row's place in the order a column is read in. */
+/** A row's place in the order a column is read in: by value, then asset id. */
 export interface ColumnCursor {
   value: number;
   id: string;
 }
+
+/** Where a column's rows are read from, in (value, id) order: a page after `after`. */
+export type ColumnPages = (after: ColumnCursor | undefined, limit: number) => Promise<Array<ColumnCursor & { rowid: number }>>;
 
 /**
  * One number of every asset by rowid, on SQLite's search threads: the upload dates (assetCreated), and a number
@@ -37,7 +37,8 @@ export class NumberColumn {
       const rows = await pages(after, READ_ROWS);
       for (const { rowid, value } of rows) column.set(rowid, value);
       if (rows.length < READ_ROWS) break;
-      after = rows[rows.length - 1]!.cursor;
+      const { value, id } = rows[rows.length - 1]!;
+      after = { value, id };
     }
     return column;
   }
@@ -50,6 +51,12 @@ export class NumberColumn {
       this.values = bigger;
     }
     this.values[rowid] = value ?? Number.NaN;
+  }
+
+  /** The values of these assets now: those in `rows`, none for the others (removed, or without the field). */
+  update(rowids: readonly number[], rows: ReadonlyArray<{ rowid: number; value: number }>): void {
+    for (const rowid of rowids) this.set(rowid, undefined);
+    for (const { rowid, value } of rows) this.set(rowid, value);
   }
 
   /** A mask by rowid of the assets whose value is within the range. */

@@ -102,12 +102,7 @@ const WALK_BUDGET = 4;
  */
 function requiredRange(tree: QueryNode, field: string): NumericRange | undefined {
   const clauses = tree.kind === 'and' ? tree.children : [tree];
-  for (const clause of clauses) {
-    if (clause.kind !== 'range' || clause.field !== field) continue;
-    const { min, max } = clause;
-    if ((min === null || typeof min === 'number') && (max === null || typeof max === 'number')) return { min, max, minInclusive: clause.minInclusive, maxInclusive: clause.maxInclusive };
-  }
-  return undefined;
+  return clauses.map(numberRange).find((found) => found?.field === field)?.range;
 }
 
 /** Whether the query is, or ANDs in, a range on a number or date field. */
