@@ -104,14 +104,22 @@ export async function createUser(
   return { username, password, id: user.id };
 }
 
-export function form(values: Record<string, string>): { headers: Record<string, string>; payload: string } {
-  return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(values).toString() };
+/** Form fields as a urlencoded body; a list is the field repeated (`path=/A&path=/B`). */
+export function form(values: FormValues): { headers: Record<string, string>; payload: string } {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) for (const item of typeof value === 'string' ? [value] : value) body.append(name, item);
+  return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: body.toString() };
 }
 
-/** `POST /services/<service>` with form fields, as the suite's session (its cookie and CSRF token). */
-export function postForm(suite: { server: TestServer; session: Session }, service: string, values: Record<string, string>) {
-  const { headers, payload } = form(values);
-  return suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...suite.session.headers, ...headers }, payload });
+export type FormValues = Record<string, string | readonly string[]>;
+
+/**
+ * `POST /services/<service>` with form fields, as the suite's session (its cookie and CSRF token), or with the
+ * `headers` given instead (another user's session).
+ */
+export function postForm(suite: { server: TestServer; session: Session }, service: string, values: FormValues, headers: Record<string, string> = suite.session.headers) {
+  const body = form(values);
+  return suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...headers, ...body.headers }, payload: body.payload });
 }
 
 export interface Session {

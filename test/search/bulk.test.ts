@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessService } from '../../src/processes/process-service.js';
-import { createUser, forEachDialect, login, PASSWORD, serverWithSession } from '../helpers/server.js';
+import { createUser, forEachDialect, login, PASSWORD, postForm, serverWithSession } from '../helpers/server.js';
 import { type SeedAsset, seedLibrary } from './seed-library.js';
 
 await forEachDialect((dialect) => {
@@ -13,7 +13,7 @@ await forEachDialect((dialect) => {
   });
 
   const call = async (service: string, params: Record<string, string>, headers = suite.session.headers) => {
-    const response = await suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+    const response = await postForm(suite, service, params, headers);
     return { status: response.statusCode, body: response.json() };
   };
   const count = async (q: string) => (await call('search', { q, num: '0' })).body.totalHits as number;

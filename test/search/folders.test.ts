@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { forEachDialect, serverWithSession } from '../helpers/server.js';
+import { type FormValues, forEachDialect, postForm, serverWithSession } from '../helpers/server.js';
 
 type Entry = { name: string; assetPath: string; directory: boolean; collection: boolean; id?: string; containerId?: string; permissionMask: string; children?: Entry[] };
 
 await forEachDialect((dialect) => {
   const suite = serverWithSession(dialect);
 
-  const call = async (service: string, params: Record<string, string | string[]>) => {
-    const body = new URLSearchParams();
-    for (const [name, value] of Object.entries(params)) for (const item of Array.isArray(value) ? value : [value]) body.append(name, item);
-    const response = await suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: body.toString() });
+  const call = async (service: string, params: FormValues) => {
+    const response = await postForm(suite, service, params);
     return { status: response.statusCode, body: response.json() };
   };
   const create = async (params: Record<string, string>) => (await call('create', params)).body as { id: string };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import sharp from 'sharp';
-import { createUser, forEachDialect, login, serverWithSession, startServer } from '../helpers/server.js';
+import { createUser, forEachDialect, login, postForm, serverWithSession, startServer } from '../helpers/server.js';
 
 type Hit = { id: string; metadata: Record<string, any> };
 
@@ -9,7 +9,7 @@ await forEachDialect((dialect) => {
   const suite = serverWithSession(dialect);
 
   const call = async (service: string, params: Record<string, string>) => {
-    const response = await suite.server.app.inject({ method: 'POST', url: `/services/${service}`, headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+    const response = await postForm(suite, service, params);
     return { status: response.statusCode, body: response.json() };
   };
   const create = async (assetPath: string, extra: Record<string, string> = {}) => (await call('create', { assetPath, ...extra })).body as Hit;
@@ -218,7 +218,7 @@ await forEachDialect((dialect) => {
       const created = await server.app.inject({ method: 'POST', url: '/services/create', headers: { ...session.headers, 'content-type': request.headers.get('content-type')! }, payload: Buffer.from(await request.arrayBuffer()) });
       assert.equal(created.json().metadata.previewState, 'pending');
       const before = await queued();
-      const copied = await server.app.inject({ method: 'POST', url: '/services/copy', headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'source=/Pending/a.png&target=/Pending/b.png' });
+      const copied = await postForm({ server, session }, 'copy', { source: '/Pending/a.png', target: '/Pending/b.png' });
       assert.deepEqual(copied.json(), { processedCount: 1, errorCount: 0 });
       assert.equal(await queued(), before + 1, 'the copy is queued for rendering, or it would stay pending forever');
     } finally {

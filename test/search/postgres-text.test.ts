@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { openDatabase } from '../../src/db/database.js';
-import { createUser, login, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { createUser, login, postForm, type Session, startServer, type TestServer } from '../helpers/server.js';
 import { postgresUnavailableReason } from '../helpers/postgres.js';
 
 // Migration 0007 rewrites the full text of a library indexed before PostgreSQL got Damson's words.
@@ -22,12 +22,7 @@ describe('postgres', { skip: unavailable ?? false }, () => {
   it('rewrites full text written as raw text, so that accents and file names match as on SQLite', async () => {
     const search = async (q: string) =>
       (await server.app.inject({ method: 'GET', url: `/services/search?q=${encodeURIComponent(q)}&num=0`, headers: session.cookieOnly })).json().totalHits as number;
-    const created = await server.app.inject({
-      method: 'POST',
-      url: '/services/create',
-      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ assetPath: '/Menu/forest-001.jpg', description: 'Crème brûlée at the Café' }).toString(),
-    });
+    const created = await postForm({ server, session }, 'create', { assetPath: '/Menu/forest-001.jpg', description: 'Crème brûlée at the Café' });
     assert.equal(created.statusCode, 200);
     assert.equal(await search('cafe'), 1);
     assert.equal(await search('001'), 1);

@@ -3,20 +3,12 @@ import { it } from 'node:test';
 import { sql } from 'kysely';
 import { AssetService } from '../../src/assets/asset-service.js';
 import { openDatabase } from '../../src/db/database.js';
-import { forEachDialect, serverWithSession } from '../helpers/server.js';
+import { forEachDialect, postForm, serverWithSession } from '../helpers/server.js';
 
 await forEachDialect((dialect) => {
   const suite = serverWithSession(dialect);
 
-  const post = async (service: string, params: Record<string, string>) => {
-    const response = await suite.server.app.inject({
-      method: 'POST',
-      url: `/services/${service}`,
-      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(params).toString(),
-    });
-    return response.json();
-  };
+  const post = async (service: string, params: Record<string, string>) => (await postForm(suite, service, params)).json();
   const hits = async (q: string) => ((await post('search', { q, num: '0' })) as { totalHits: number }).totalHits;
 
   it('indexes at start the assets that have no index rows (written before the index existed), and only those', async () => {

@@ -3,7 +3,7 @@ import { it } from 'node:test';
 import { sql } from 'kysely';
 import { openDatabase } from '../../src/db/database.js';
 import { indexEntries } from '../../src/search/index-entries.js';
-import { forEachDialect, serverWithSession } from '../helpers/server.js';
+import { forEachDialect, postForm, serverWithSession } from '../helpers/server.js';
 
 /**
  * Text beyond Latin: accents fold (café = cafe, Ελληνικά = ελληνικα, vowel points of Arabic and Hebrew), while
@@ -40,12 +40,7 @@ const EXPECTED: Array<[string, string[]]> = [
 await forEachDialect((dialect) => {
   const suite = serverWithSession(dialect);
   const search = async (q: string, extra: Record<string, string> = {}) => {
-    const response = await suite.server.app.inject({
-      method: 'POST',
-      url: '/services/search',
-      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ q: `folderPath:"/Scripts" AND (${q})`, ...extra }).toString(),
-    });
+    const response = await postForm(suite, 'search', { q: `folderPath:"/Scripts" AND (${q})`, ...extra });
     assert.equal(response.statusCode, 200, response.body);
     return response.json() as { hits: Array<{ metadata: { filename: string }; highlightedText?: string }> };
   };
@@ -56,12 +51,7 @@ await forEachDialect((dialect) => {
 
   it('finds words of every script, folding accents but not letters', async () => {
     for (const asset of ASSETS) {
-      const response = await suite.server.app.inject({
-        method: 'POST',
-        url: '/services/create',
-        headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ assetPath: `/Scripts/${asset.name}`, description: asset.description }).toString(),
-      });
+      const response = await postForm(suite, 'create', { assetPath: `/Scripts/${asset.name}`, description: asset.description });
       assert.equal(response.statusCode, 200, response.body);
     }
     await expectAll();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
 import { parseSort, SearchService } from '../../src/search/search-service.js';
-import { forEachDialect, serverWithSession } from '../helpers/server.js';
+import { forEachDialect, postForm, serverWithSession } from '../helpers/server.js';
 import { type SeedAsset, seedLibrary } from './seed-library.js';
 
 type SearchBody = {
@@ -25,7 +25,7 @@ await forEachDialect((dialect) => {
     const response =
       method === 'GET'
         ? await suite.server.app.inject({ method, url: `/services/search?${new URLSearchParams(params)}`, headers: suite.session.cookieOnly })
-        : await suite.server.app.inject({ method, url: '/services/search', headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+        : await postForm(suite, 'search', params);
     return { status: response.statusCode, body: response.json() as SearchBody };
   };
   const names = (body: SearchBody) => body.hits.map((hit) => hit.metadata.filename as string);
@@ -158,12 +158,7 @@ await forEachDialect((dialect) => {
 
   it('sees changes at once: an update is found by its new tag and no longer by the old one', async () => {
     const target = library[7]!;
-    const response = await suite.server.app.inject({
-      method: 'POST',
-      url: '/services/update',
-      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ id: target.id, metadata: JSON.stringify({ tags: ['+freshtag'], description: 'Renamed scenery' }) }).toString(),
-    });
+    const response = await postForm(suite, 'update', { id: target.id, metadata: JSON.stringify({ tags: ['+freshtag'], description: 'Renamed scenery' }) });
     assert.equal(response.statusCode, 200);
     assert.deepEqual(names((await search({ q: 'tags:freshtag' })).body), [target.name]);
     assert.deepEqual(names((await search({ q: 'scenery' })).body), [target.name]);
@@ -176,12 +171,7 @@ await forEachDialect((dialect) => {
     for (const hit of body.hits) assert.match(String(hit.highlightedText), /^A \w+ at \w+ with a <em>rainbow<\/em>$/);
     const plain = await search({ q: 'rainbow', num: '3', returnHighlightedText: 'false' });
     assert.ok(plain.body.hits.every((hit) => !('highlightedText' in hit)));
-    await suite.server.app.inject({
-      method: 'POST',
-      url: '/services/create',
-      headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ folderPath: '/Hl', name: 'x.jpg', description: '<img src=x onerror=alert(1)> sunflower' }).toString(),
-    });
+    await postForm(suite, 'create', { folderPath: '/Hl', name: 'x.jpg', description: '<img src=x onerror=alert(1)> sunflower' });
     const escaped = (await search({ q: 'sunflower' })).body.hits[0]!;
     assert.equal(escaped.highlightedText, '&#60;img src=x onerror=alert(1)&#62; <em>sunflower</em>');
   });
@@ -194,12 +184,7 @@ await forEachDialect((dialect) => {
   // Last: it adds assets to the library.
   it('sorts on a number page by page, walking its index or collecting the hits alike, with assets lacking it last', async () => {
     for (const name of ['unrated-1.jpg', 'unrated-2.jpg', 'unrated-3.jpg']) {
-      const response = await suite.server.app.inject({
-        method: 'POST',
-        url: '/services/create',
-        headers: { ...suite.session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ folderPath: '/Photos/2021', name, description: 'A harbour at noon' }).toString(),
-      });
+      const response = await postForm(suite, 'create', { folderPath: '/Photos/2021', name, description: 'A harbour at noon' });
       assert.equal(response.statusCode, 200, response.body);
     }
     const plans = (['collect', 'walk'] as const).map((pageForm) => new SearchService(suite.server.app.damson.database, suite.server.clock, { pageForm }));

@@ -8,7 +8,7 @@ import { SearchThreads } from '../../src/http/search-threads.js';
 import { systemClock } from '../../src/lib/clock.js';
 import type { DamsonError } from '../../src/lib/errors.js';
 import { parseSort, SearchService } from '../../src/search/search-service.js';
-import { createUser, login, PASSWORD, type Session, startServer, type TestServer } from '../helpers/server.js';
+import { createUser, login, PASSWORD, postForm, type Session, startServer, type TestServer } from '../helpers/server.js';
 
 /**
  * Searches on SQLite run on threads of their own (SearchThreads): a slow one must not hold up the server, and the
@@ -35,13 +35,7 @@ describe('search threads (SQLite)', () => {
   });
   after(() => server?.close());
 
-  const search = (params: Record<string, string>) =>
-    server.app.inject({
-      method: 'POST',
-      url: '/services/search',
-      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(params).toString(),
-    });
+  const search = (params: Record<string, string>) => postForm({ server, session }, 'search', params);
 
   it('answers other requests while a slow search runs', async () => {
     // A quick search starts a thread; then the slow one once alone, on that thread, to know how long it takes.
@@ -99,12 +93,7 @@ describe('search threads (SQLite)', () => {
   });
 
   it('sees a write as soon as it is acknowledged, and reports a bad query as a 400', async () => {
-    const created = await server.app.inject({
-      method: 'POST',
-      url: '/services/create',
-      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ assetPath: '/Threads/zyxwvut-marker.jpg' }).toString(),
-    });
+    const created = await postForm({ server, session }, 'create', { assetPath: '/Threads/zyxwvut-marker.jpg' });
     assert.equal(created.statusCode, 200, created.body);
     const found = await search({ q: 'zyxwvut' });
     assert.equal((found.json() as { totalHits: number }).totalHits, 1);

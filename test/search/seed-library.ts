@@ -1,4 +1,4 @@
-import type { Session, TestServer } from '../helpers/server.js';
+import { postForm, type Session, type TestServer } from '../helpers/server.js';
 
 /** One seeded asset, as the test knows it: the reference the expected results are computed from. */
 export interface SeedAsset {
@@ -43,11 +43,7 @@ export async function seedLibrary(server: TestServer, session: Session, count: n
       createdOrder: i,
     };
     server.clock.advance(1000);
-    const response = await server.app.inject({
-      method: 'POST',
-      url: '/services/create',
-      headers: { ...session.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({
+    const response = await postForm({ server, session }, 'create', {
         folderPath: seed.folderPath,
         name: seed.name,
         metadata: JSON.stringify({
@@ -59,7 +55,6 @@ export async function seedLibrary(server: TestServer, session: Session, count: n
           created: seed.created,
           ...(seed.cf_region ? { cf_region: seed.cf_region } : {}),
         }),
-      }).toString(),
     });
     if (response.statusCode !== 200) throw new Error(`seeding failed: ${response.body}`);
     assets.push({ ...seed, id: (response.json() as { id: string }).id });
