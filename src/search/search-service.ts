@@ -6,7 +6,7 @@ import { badRequest } from '../lib/errors.js';
 import { compileQuery, exactKey, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
 import type { FacetIndex } from './facet-index.js';
 import { FacetIndexStore } from './facet-index-store.js';
-import { type ConditionOf, InMemorySearch, numberRange, type Selection } from './in-memory-search.js';
+import { type ConditionOf, InMemorySearch, mayFindInMemory, numberRange, type Selection } from './in-memory-search.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
 import { parseQuery, searchableField } from './parse-query.js';
@@ -105,9 +105,6 @@ function requiredRange(tree: QueryNode, field: string): NumericRange | undefined
   return clauses.map(numberRange).find((found) => found?.field === field)?.range;
 }
 
-/** Whether the query is, or ANDs in, a range on a number or date field. */
-const hasNumberRange = (tree: QueryNode) => (tree.kind === 'and' ? tree.children : [tree]).some((clause) => numberRange(clause) !== undefined);
-
 /** The field of a sort on one number or date field of the metadata (which has one index row per asset), if it is one. */
 function singleValueSort(sort: SortField[]): SortField | undefined {
   const keys = sort.filter((entry) => entry.field !== 'relevance');
@@ -197,9 +194,10 @@ export class SearchService {
     let totalHits: number;
     let assets: Asset[];
     const index = this.options.facetIndex;
-    // Ranges on number and date fields are found in memory too, with or without facets and selections.
+    // Ranges on number and date fields, and exact values ANDed with more, are found in memory too, with or without
+    // facets and selections.
     const inMemory =
-      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0 || hasNumberRange(tree))
+      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0 || mayFindInMemory(tree))
         ? new InMemorySearch(index, new FacetIndexStore(this.database.db), tree, selections, conditionOf, MAX_FACET_VALUES)
         : undefined;
     // A field's own selection does not narrow its counts, so every value stays choosable.
@@ -231,9 +229,9 @@ export class SearchService {
       // A range alone, counted to decide whether to read its field, is the query: counted once.
       let counted: Promise<number> | undefined;
       const countOnce = () => (counted ??= count());
-      if (inMemory && hasNumberRange(tree)) {
+      if (inMemory) {
         const enough = FACET_WALK_SHARE * (await store.assetCountBound());
-        await inMemory.holdRanges((field, range) => (tree.kind === 'range' ? countOnce() : store.countLookup(singleLookup({ kind: 'range', field, ...range }, dialect)!)), enough);
+        await inMemory.holdFields((clause) => (clause === tree ? countOnce() : store.countLookup(singleLookup(clause, dialect)!)), enough);
       }
       const countInMemory =
         inMemory && ((await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));

@@ -5,12 +5,21 @@ import { type SearchRequest, SearchService, type SortField } from '../../src/sea
 import { MINUTE, postForm, serverWithSession } from '../helpers/server.js';
 
 /**
- * SQLite's search threads find hits in memory (for facets, selections, and ranges on number and date fields,
- * alone or ANDed with words), pick a page in upload order from them and let SQL order only those. The answers must be exactly SQL's: with
- * many assets sharing an upload date (the test clock stands still between uploads), dates out of rowid order,
- * offsets, and after changes.
+ * SQLite's search threads find hits in memory (for facets, selections, ranges on number and date fields, and exact
+ * values ANDed with more), pick a page in upload order from them and let SQL order only those. The answers must be
+ * exactly SQL's: with many assets sharing an upload date (the test clock stands still between uploads), dates out
+ * of rowid order, offsets, and after changes.
  */
 const QUERIES = [
+  // First, while status is not held: one asset is a Draft, too few to read the field for; SQL finds it, memory the rest.
+  'tags:red status:Draft',
+  'tags:red status:Final',
+  'status:final tags:blue created:[2020-02-01 TO *]',
+  'tags:red alpha',
+  'tags:blue description:gamma',
+  'tags:red al*',
+  'tags:red -status:Final',
+  'status:Final rating:[1 TO 4] alpha',
   'alpha',
   'alpha beta',
   '"alpha beta"',
@@ -63,6 +72,9 @@ describe('sqlite', () => {
       const words = [index % 3 !== 0 ? 'alpha' : '', index % 2 === 0 ? 'beta' : '', index % 5 === 0 ? 'gamma' : ''].join(' ');
       // Ratings and capture dates repeat too; some assets have none.
       const more: Record<string, string> = index % 6 === 0 ? {} : { rating: String((index % 7) - 1), created: `2020-0${1 + (index % 8)}-1${index % 3}` };
+      // A quarter are Final, one is a Draft.
+      if (index % 4 === 1) more.status = 'Final';
+      if (index === 30) more.status = 'Draft';
       await create(`n${String(index).padStart(2, '0')}.jpg`, `${words} text`, index % 2 === 0 ? 'red' : 'blue', more);
     }
   });
@@ -102,6 +114,7 @@ describe('sqlite', () => {
     await agree(index, 'first');
     assert.ok(index.holdsUploadDates(), 'the pages were picked in memory');
     assert.ok(index.holdsNumbers('rating') && index.holdsNumbers('created'), 'the ranges were found in memory');
+    assert.ok(index.has('tags') && index.has('status'), 'so were the exact values');
     await agree(index, 'again');
   });
 
@@ -129,6 +142,33 @@ describe('sqlite', () => {
       selections: {},
     });
     assert.equal(newest.assets[0]?.filename, 'late.jpg', 'the newest upload heads the default order');
+  });
+
+  it('reads the field of an exact value ANDed with more once the value alone has many hits, and leaves a rare one to SQL', async () => {
+    const { database } = suite.server.app.damson;
+    const index = new FacetIndex();
+    const inMemory = new SearchService(database, suite.server.clock, { facetIndex: index });
+    const inSql = new SearchService(database, suite.server.clock);
+    const expectSame = async (query: string) => {
+      const request: SearchRequest = { query, start: 0, num: 100, sort: [], facets: [], selections: {} };
+      const [memory, expected] = [await inMemory.search(request), await inSql.search(request)];
+      assert.ok(expected.totalHits > 0, query);
+      assert.equal(memory.totalHits, expected.totalHits, query);
+      assert.deepEqual(
+        memory.assets.map(({ id }) => id),
+        expected.assets.map(({ id }) => id),
+        query,
+      );
+    };
+    // Half the library is red, and one asset of about 60 a Draft (under 5%): tags is read whole, status left to SQL.
+    await expectSame('tags:red status:Draft');
+    assert.ok(index.has('tags') && !index.has('status'));
+    await expectSame('status:Final alpha');
+    assert.ok(index.has('status'));
+    // A lone exact value stays in SQL, which finds it in its index as fast as a mask would.
+    const alone = new FacetIndex();
+    await new SearchService(database, suite.server.clock, { facetIndex: alone }).search({ query: 'tags:blue', start: 0, num: 10, sort: [], facets: [], selections: {} });
+    assert.ok(!alone.has('tags'));
   });
 
   it('holds a few number fields at a time, the least recently used going first, and answers the same', async () => {

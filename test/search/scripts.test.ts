@@ -3,6 +3,7 @@ import { it } from 'node:test';
 import { sql } from 'kysely';
 import { openDatabase } from '../../src/db/database.js';
 import { indexEntries } from '../../src/search/index-entries.js';
+import { SearchService } from '../../src/search/search-service.js';
 import { forEachDialect, postForm, serverWithSession } from '../helpers/server.js';
 
 /**
@@ -93,7 +94,9 @@ await forEachDialect((dialect) => {
     } finally {
       await database.close();
     }
-    assert.deepEqual(await names('description:किताब'), [], 'the old index holds कतब for किताब');
+    // Asked of the old index itself: a search thread's facet index reads the change log, which this state predates.
+    const oldIndex = await new SearchService(server.app.damson.database, server.clock).search({ query: 'description:किताब', start: 0, num: 0, sort: [], facets: [], selections: {} });
+    assert.equal(oldIndex.totalHits, 0, 'the old index holds कतब for किताब');
 
     const migrated = await openDatabase({ dataDir: server.dataDir, databaseUrl: server.databaseUrl });
     await migrated.close();
