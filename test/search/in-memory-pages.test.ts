@@ -5,8 +5,8 @@ import { type SearchRequest, SearchService, type SortField } from '../../src/sea
 import { MINUTE, postForm, serverWithSession } from '../helpers/server.js';
 
 /**
- * SQLite's search threads find hits in memory (for facets, selections, ranges on number and date fields, and exact
- * values ANDed with more), pick a page in upload order from them and let SQL order only those. The answers must be
+ * SQLite's search threads find hits in memory (for facets, selections, ranges on number and date fields, exact
+ * values ANDed with more, and full text), pick a page in upload order from them and let SQL order only those. The answers must be
  * exactly SQL's: with many assets sharing an upload date (the test clock stands still between uploads), dates out
  * of rowid order, offsets, and after changes.
  */
@@ -25,6 +25,8 @@ const QUERIES = [
   '"alpha beta"',
   'gamma',
   'alpha OR gamma',
+  'alph*',
+  'al* beta',
   'rating:[2 TO 4]',
   'rating:{2 TO *]',
   'created:[2020-03-01 TO 2020-06-30]',
