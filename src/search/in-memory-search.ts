@@ -197,7 +197,7 @@ function fullTextOnly(query: QueryNode): string | undefined {
 }
 
 /** The clauses ANDed into a query: its children, or the query itself when it is not an AND. */
-const andedClauses = (tree: QueryNode): QueryNode[] => (tree.kind === 'and' ? tree.children : [tree]);
+export const andedClauses = (tree: QueryNode): QueryNode[] => (tree.kind === 'and' ? tree.children : [tree]);
 
 /**
  * What the index could find of a clause: a `field:value` term matching whole values as the index holds them

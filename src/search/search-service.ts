@@ -6,7 +6,7 @@ import { badRequest } from '../lib/errors.js';
 import { compileQuery, exactKey, isPrefixSearch, type Lookup, type LookupForm, lookupCondition, queryLookups, singleLookup } from './compile-query.js';
 import type { FacetIndex } from './facet-index.js';
 import { FacetIndexStore } from './facet-index-store.js';
-import { type ConditionOf, InMemorySearch, mayFindInMemory, numberRange, type Selection } from './in-memory-search.js';
+import { andedClauses, type ConditionOf, InMemorySearch, mayFindInMemory, numberRange, type Selection } from './in-memory-search.js';
 import { expandFuzzyTerms } from './fuzzy.js';
 import { highlightWords } from './highlight.js';
 import { parseQuery, searchableField } from './parse-query.js';
@@ -103,8 +103,7 @@ const WALK_BUDGET = 4;
  * (`rating:[1 TO 3]` sorted by rating at 1,000,000 assets read 290,000 rows rated 4 or 5 first).
  */
 function requiredRange(tree: QueryNode, field: string): NumericRange | undefined {
-  const clauses = tree.kind === 'and' ? tree.children : [tree];
-  return clauses.map(numberRange).find((found) => found?.field === field)?.range;
+  return andedClauses(tree).map(numberRange).find((found) => found?.field === field)?.range;
 }
 
 /** The field of a sort on one number or date field of the metadata (which has one index row per asset), if it is one. */
@@ -203,9 +202,9 @@ export class SearchService {
     // facets and selections; and a page of full-text hits in upload order may be picked there (see readPage) once
     // the thread holds the upload dates, which other searches read: a word alone does not stall to read them
     // (1.3 s at 1,000,000 assets).
-    const fullText = single?.kind === 'text' && inUploadOrder(request.sort) && index?.holdsUploadDates() === true;
+    const textPageInMemory = single?.kind === 'text' && inUploadOrder(request.sort) && index?.holdsUploadDates() === true;
     const inMemory =
-      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0 || mayFindInMemory(tree) || fullText)
+      index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0 || mayFindInMemory(tree) || textPageInMemory)
         ? new InMemorySearch(index, new FacetIndexStore(this.database.db), tree, selections, conditionOf, MAX_FACET_VALUES)
         : undefined;
     // A field's own selection does not narrow its counts, so every value stays choosable.
@@ -245,9 +244,9 @@ export class SearchService {
       }
       const countInMemory =
         inMemory &&
-        ((fullText && isPrefixSearch(single)) || (await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
+        ((textPageInMemory && isPrefixSearch(single)) || (await inMemory.findsHitsCheaply()) || (hitsReadAnyway && (await inMemory.holds(request.facets)) && !inMemory.lacksFields()));
       totalHits = countInMemory ? (await inMemory.hits(undefined)).length : await countOnce();
-      const hitsInMemory = countInMemory ? { search: inMemory, read: true } : inMemory && fullText ? { search: inMemory, read: false } : undefined;
+      const hitsInMemory = countInMemory ? { search: inMemory, read: true } : inMemory && textPageInMemory ? { search: inMemory, read: false } : undefined;
       assets = await this.readPage(store, where, orderBy, request.sort, tree, lookups, totalHits, start, num, hitsInMemory);
     }
 
