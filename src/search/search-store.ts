@@ -65,8 +65,10 @@ const fieldRows = (field: string, within?: NumericRange): Condition[] => [
 export const spellingOf = (field: string, key: Condition): Condition =>
   sql`(SELECT w.value_text FROM asset_values w WHERE w.field = ${field} AND w.value_key = ${key} AND w.value_text IS NOT NULL LIMIT 1)`;
 
-/** Runs compiled search conditions against `assets a`. I/O only: the service decides what to ask. */
+/** Runs compiled search conditions against `assets a`, for one search. I/O only: the service decides what to ask. */
 export class SearchStore {
+  private countBound: Promise<number> | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: DialectName,
@@ -104,7 +106,12 @@ export class SearchStore {
    * PostgreSQL: the planner's estimate, or a count if there is none (-1: never analysed) or it is 0 (analysed
    * while empty, and maybe not since).
    */
-  async assetCountBound(): Promise<number> {
+  assetCountBound(): Promise<number> {
+    // Asked by several of a search's plans; read once per search.
+    return (this.countBound ??= this.readAssetCountBound());
+  }
+
+  private async readAssetCountBound(): Promise<number> {
     if (this.dialect === 'sqlite') return this.total(sql`SELECT MAX(rowid) AS total FROM assets`);
     const estimate = await this.total(sql`SELECT reltuples AS total FROM pg_class WHERE oid = 'assets'::regclass`);
     return estimate > 0 ? estimate : this.total(sql`SELECT COUNT(*) AS total FROM assets`);
