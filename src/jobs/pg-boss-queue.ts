@@ -95,7 +95,7 @@ export class PgBossJobQueue implements JobQueue {
           const attempts = job.retryCount + 1;
           const asJob = { id: job.id, type: name, assetId: job.data.assetId, payload: job.data.payload, attempts };
           try {
-            await handler.run(asJob);
+            await withinLease(handler.run(asJob), this.options.leaseMs);
           } catch (error) {
             const reason = error instanceof Error ? error.message : String(error);
             const lastAttempt = job.retryCount >= job.retryLimit;
@@ -130,6 +130,23 @@ export class PgBossJobQueue implements JobQueue {
 
   /** pg-boss archives and deletes finished jobs on its own schedule. */
   async deleteDoneBefore(): Promise<void> {}
+}
+
+/**
+ * pg-boss fails a handler that outlives the job's expiry without a word to it. Failing it ourselves a little
+ * earlier puts the reason in the log and lets the last attempt give up (renditions marked failed, not left
+ * pending for ever). The work itself is not stopped; it is the lease that must be longer than the longest job.
+ */
+async function withinLease(work: Promise<void>, leaseMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the job ran longer than its lease (${leaseMs / 1000} s, DAMSON_JOB_LEASE_SECONDS)`)), leaseMs * 0.9);
+  });
+  try {
+    await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function quoteIdentifier(name: string): string {
