@@ -217,6 +217,8 @@ describe('two API nodes and a worker on PostgreSQL, Redis and S3', { skip }, () 
   });
 
   it('D34: with Redis down, protected requests get 503 (never a pass, never a skipped CSRF check), and the nodes recover', async () => {
+    // Once failed on CI in 12 ms with its message lost: if a node has died, say so with its last words.
+    for (const node of [nodeA, nodeB]) assert.equal(node.child.exitCode, null, `an API node died: ${node.output().slice(-3000)}`);
     const session = await logIn(nodeA.baseUrl);
     await stopRedis(redis);
 
