@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { stageToFile } from './stage-file.js';
+import { hashFile, stageToFile } from './stage-file.js';
 import { type BlobStore, type ByteRange, type StagedBlob, type StoredBlob } from './blob-store.js';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
@@ -46,14 +46,9 @@ export class FsBlobStore implements BlobStore {
 
   async adoptFile(path: string): Promise<StoredBlob> {
     // Work files live under <root>/tmp, on the same file system: hash, fsync and rename, no second copy.
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of createReadStream(path)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
+    const { size, sha256 } = await hashFile(path);
     try {
-      return await this.commit(path, hash.digest('hex'), size);
+      return await this.commit(path, sha256, size);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
       return this.put(createReadStream(path));

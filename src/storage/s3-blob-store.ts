@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { type Clock, systemClock } from '../lib/clock.js';
-import { stageToFile } from './stage-file.js';
+import { hashFile, stageToFile } from './stage-file.js';
 import { type BlobStore, type ByteRange, type StagedBlob, type StoredBlob } from './blob-store.js';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
@@ -142,13 +142,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   async adoptFile(path: string): Promise<StoredBlob> {
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of createReadStream(path)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-    const stored = await this.upload(path, hash.digest('hex'), size);
+    const { size, sha256 } = await hashFile(path);
+    const stored = await this.upload(path, sha256, size);
     await rm(path, { force: true });
     return stored;
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +27,17 @@ export async function stageToFile(source: Readable, path: string, maxBytes: numb
   } catch (error) {
     await rm(path, { force: true });
     throw error;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** The size and SHA-256 of a local file (one a job wrote, to be adopted as a blob). */
+export async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
   }
   return { size, sha256: hash.digest('hex') };
 }
