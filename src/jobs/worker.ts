@@ -13,6 +13,7 @@ export interface WorkerOptions {
   maxAttempts: number;
   /** How long a claimed job is reserved; a worker that dies loses it after this. */
   leaseMs: number;
+  /** How often an idle worker looks for queued jobs; jobs sent on its own node wake it at once. */
   idlePollMs: number;
   /** Delay before retry n (1-based). */
   backoffMs(attempt: number): number;
