@@ -49,7 +49,7 @@ export async function expandFuzzyTerms(
       if (!node.fuzzy) return node;
       // Folded as indexed words are (`café~` looks for words near `cafe`).
       const target = words(node.value)[0] ?? node.value.toLowerCase();
-      const limit = allowedEdits(target.length);
+      const limit = node.edits ?? allowedEdits(target.length);
       // Only words whose length is within reach: among all words with the first letter, the 5,000 read could
       // leave out the close ones in a large library.
       const lengths = { min: Math.max(1, target.length - limit), max: target.length + limit };
@@ -57,7 +57,7 @@ export async function expandFuzzyTerms(
         .filter((word) => editDistance(word, target, limit) <= limit)
         .slice(0, MAX_EXPANSIONS);
       if (close.length === 0) return NOTHING;
-      return { kind: 'or', children: close.map((word) => ({ ...node, value: word, fuzzy: false, phrase: false, pattern: false })) };
+      return { kind: 'or', children: close.map((word) => ({ kind: 'term', field: node.field, value: word, fuzzy: false, phrase: false, pattern: false })) };
     }
     default:
       return node;

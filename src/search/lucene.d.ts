@@ -12,7 +12,7 @@ declare module 'lucene' {
     similarity: number | null;
     proximity?: number | null;
     boost: number | null;
-    prefix: '+' | '-' | null;
+    prefix: '+' | '-' | '!' | null;
     termLocation?: Location;
   }
   export interface RangeNode {

@@ -29,17 +29,65 @@ export function parseQuery(text: string, now: number): QueryNode {
   if (text.trim() === '') return { kind: 'all' };
   if (text.includes('\u0000')) throw badRequest('The query contains a NUL character');
   let tree: Node;
+  const grammarText = forGrammar(text);
   try {
-    // Date math rounds with `/` (`NOW/DAY`), which the grammar reads as a regular expression unless escaped.
-    tree = lucene.parse(text.replace(/(NOW(?:[+-]\d+[A-Z]+)*)\/(?=[A-Z])/gi, '$1\\/'));
+    tree = lucene.parse(grammarText.text);
   } catch (error) {
     const position = (error as { location?: { start?: { offset?: number } } }).location?.start?.offset;
     const found = (error as { found?: string | null }).found;
-    throw badRequest(`Query syntax error at position ${position ?? '?'}${found ? ` near ${JSON.stringify(found)}` : ''}`);
+    throw badRequest(`Query syntax error at position ${position === undefined ? '?' : grammarText.originalOffset(position)}${found ? ` near ${JSON.stringify(found)}` : ''}`);
   }
   const query = simplify('left' in tree ? convertGroup(tree, undefined, 0, now) : excluding(convertClause(tree, undefined, 0, now)));
   if (countTerms(query) > MAX_TERMS) throw badRequest(`The query has more than ${MAX_TERMS} terms`);
   return query;
+}
+
+/**
+ * The query rewritten into the forms the `lucene` grammar reads as Lucene does: it drops the NOT of `&& NOT` and
+ * `|| NOT` (`sea && NOT boats` found the boats), cannot negate a bracket (`-(a b)`, `!(a b)`), and reads the `/`
+ * of date math's rounding (`NOW/DAY`) as a regular expression. Quoted phrases and escaped characters are left
+ * alone. `originalOffset` maps a position in the rewritten text back to the user's, for syntax errors.
+ */
+function forGrammar(query: string): { text: string; originalOffset: (offset: number) => number } {
+  let text = '';
+  /** [offset in the rewritten text, characters added there]. */
+  const shifts: Array<[number, number]> = [];
+  const emit = (original: string, written: string) => {
+    if (written.length !== original.length) shifts.push([text.length + written.length, written.length - original.length]);
+    text += written;
+  };
+  const rewrites: Array<{ pattern: RegExp; atClauseStart?: true; write: (match: RegExpExecArray) => string }> = [
+    { pattern: /(&&|\|\|)(\s+)NOT(?=[\s(])/y, write: ([, operator, space]) => `${operator === '&&' ? 'AND' : 'OR'}${space}NOT` },
+    { pattern: /[-!](?=\()/y, atClauseStart: true, write: () => 'NOT ' },
+    { pattern: /NOW(?:[+-]\d+[A-Z]+)*(?=\/[A-Z])/iy, write: ([found]) => `${found}\\` },
+  ];
+  let inPhrase = false;
+  for (let index = 0; index < query.length; ) {
+    const char = query[index]!;
+    if (char === '\\') {
+      emit(query.slice(index, index + 2), query.slice(index, index + 2));
+      index += 2;
+      continue;
+    }
+    if (char === '"') inPhrase = !inPhrase;
+    const atClauseStart = index === 0 || /[\s(]/.test(query[index - 1]!);
+    let match: RegExpExecArray | null = null;
+    for (const rewrite of inPhrase ? [] : rewrites) {
+      if (rewrite.atClauseStart && !atClauseStart) continue;
+      rewrite.pattern.lastIndex = index;
+      match = rewrite.pattern.exec(query);
+      if (match) {
+        emit(match[0], rewrite.write(match));
+        index += match[0].length;
+        break;
+      }
+    }
+    if (match) continue;
+    emit(char, char);
+    index += 1;
+  }
+  const originalOffset = (offset: number) => shifts.reduce((position, [at, added]) => (offset >= at ? position - added : position), offset);
+  return { text, originalOffset };
 }
 
 function countTerms(node: QueryNode): number {
@@ -66,12 +114,16 @@ function convertGroup(group: BinaryNode, inheritedField: string | undefined, dep
   // Only brackets nest: the grammar chains `a OR b OR c` one level per term, and 40 ids or words are no nesting.
   if (depth > MAX_DEPTH) throw badRequest(`The query nests deeper than ${MAX_DEPTH} levels`);
   const field = group.field && group.field !== IMPLICIT ? group.field : inheritedField;
+  // An asset has one id, so ids ANDed find nothing: `id:(a b)`, which the Assets metadata panel sends for the
+  // assets selected, means any of them.
+  const defaultConjunction = field === 'id' ? 'or' : null;
   const clauses: Array<{ node: QueryNode; occur: 'must' | 'should' | 'mustNot' }> = [];
   for (const item of chainItems(group)) {
     const { node, prohibited } = convertClause(item.clause, field, depth, now);
+    const conjunction = item.conjunction ?? defaultConjunction;
     const previous = clauses[clauses.length - 1];
-    if (previous && previous.occur !== 'mustNot' && item.conjunction) previous.occur = item.conjunction === 'and' ? 'must' : 'should';
-    clauses.push({ node, occur: prohibited || item.not ? 'mustNot' : item.conjunction === 'or' ? 'should' : 'must' });
+    if (previous && previous.occur !== 'mustNot' && conjunction) previous.occur = conjunction === 'and' ? 'must' : 'should';
+    clauses.push({ node, occur: prohibited || item.not ? 'mustNot' : conjunction === 'or' ? 'should' : 'must' });
   }
   const of = (occur: string) => clauses.filter((clause) => clause.occur === occur).map((clause) => clause.node);
   const [must, should, mustNot] = [of('must'), of('should'), of('mustNot')];
@@ -109,10 +161,32 @@ function chainItems(group: BinaryNode): ChainItem[] {
     const next = node.right;
     if (!('left' in next) || (next as { parenthesized?: boolean }).parenthesized) {
       items.push({ conjunction, not, clause: next });
-      return items;
+      return withFuzzyDistances(items);
     }
     node = next as BinaryNode;
   }
+}
+
+/** A fuzzy term with the edit distance written after its `~`, which the grammar does not read. */
+type FuzzyTermNode = TermNode & { edits?: number };
+
+/**
+ * The grammar reads `harbour~1` as `harbour~` followed by a term `1`: such a number, written right after a fuzzy
+ * term's `~`, is its edit distance (Lucene's limit is 2).
+ */
+function withFuzzyDistances(items: ChainItem[]): ChainItem[] {
+  const merged: ChainItem[] = [];
+  for (const item of items) {
+    const previous = merged[merged.length - 1]?.clause as FuzzyTermNode | undefined;
+    const clause = item.clause as Partial<TermNode>;
+    const distance =
+      previous && 'term' in previous && isFuzzy(previous) && previous.edits === undefined && item.conjunction === null && !item.not &&
+      clause.term !== undefined && /^\d+$/.test(clause.term) && !clause.quoted && clause.prefix === null &&
+      previous.termLocation !== undefined && clause.termLocation?.start.offset === previous.termLocation.start.offset + previous.term.length + 1;
+    if (distance) merged[merged.length - 1]!.clause = { ...previous, edits: Math.min(2, Number(clause.term)) } as FuzzyTermNode;
+    else merged.push(item);
+  }
+  return merged;
 }
 
 const excluding = ({ node, prohibited }: Clause): QueryNode => (prohibited ? { kind: 'not', child: node } : node);
@@ -123,11 +197,14 @@ function convertClause(clause: Node, field: string | undefined, depth: number, n
   return { node: convertGroup(clause as BinaryNode, field, depth + 1, now), prohibited: false };
 }
 
-/** The lucene grammar folds a `-`/`+` before `field:` into the field name. */
+/** The lucene grammar folds a `-`/`+`/`!` before `field:` into the field name. */
 function splitPrefix(field: string, prefix: string | null): { field: string; prefix: string | null } {
-  const match = /^([+-])(.*)$/.exec(field);
-  return match ? { field: match[2]!, prefix: match[1]! } : { field, prefix };
+  const match = /^([+!-])(.*)$/.exec(field);
+  return match ? { field: match[2]!, prefix: excludes(match[1]!) } : { field, prefix };
 }
+
+/** Lucene's `!` is NOT, as `-` is. */
+const excludes = (prefix: string | null): string | null => (prefix === '!' ? '-' : prefix);
 
 /** A term as written, with `\x` escapes resolved; `*` and `?` count as wildcards only when not escaped. */
 function unescapeTerm(raw: string, quoted: boolean): { value: string; pattern: boolean } {
@@ -139,7 +216,7 @@ function termNode(original: TermNode, inheritedField: string | undefined, now: n
   // A `-` before the field (`-rating:3`) excludes; one before the value (`rating:-1`) excludes too, unless the
   // field holds numbers or dates, where it is the value's sign.
   const { field: rawField, prefix: fieldPrefix } = splitPrefix(original.field, null);
-  let prefix = original.prefix;
+  let prefix = excludes(original.prefix);
   const fieldName = rawField === IMPLICIT ? inheritedField : rawField;
   const { value: term, pattern } = unescapeTerm(original.term, original.quoted);
   let node = { ...original, term };
@@ -154,7 +231,7 @@ function termNode(original: TermNode, inheritedField: string | undefined, now: n
   if (fieldName === '*' && node.term === '*') {
     result = { kind: 'all' };
   } else if (fieldName === undefined || fieldName === IMPLICIT) {
-    result = { kind: 'term', field: null, value: node.term, phrase: node.quoted, pattern, fuzzy: isFuzzy(node) };
+    result = { kind: 'term', field: null, value: node.term, phrase: node.quoted, pattern, ...fuzziness(original) };
   } else {
     result = fieldTerm(checkedField(fieldName), node, pattern, now);
   }
@@ -169,7 +246,7 @@ function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean
     return { kind: 'range', field: definition.name, min: null, max: null, minInclusive: true, maxInclusive: true };
   }
   if (definition.type === 'text' || pattern) {
-    return { kind: 'term', field: definition.name, value, phrase: node.quoted, pattern, fuzzy: isFuzzy(node) };
+    return { kind: 'term', field: definition.name, value, phrase: node.quoted, pattern, ...fuzziness(node) };
   }
   // A date matches what it covers (2021-06-01: that whole day); a number, itself.
   if (definition.type === 'datetime') {
@@ -183,6 +260,11 @@ function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean
 /** `term~` (a similarity); a quoted phrase's `~n` is proximity, which Damson ignores. */
 function isFuzzy(node: TermNode): boolean {
   return !node.quoted && typeof node.similarity === 'number';
+}
+
+/** A term's fuzziness: none, Lucene's automatic edit distance, or the one written (`harbour~1`). */
+function fuzziness(node: FuzzyTermNode): { fuzzy: boolean; edits?: number } {
+  return isFuzzy(node) && node.edits !== undefined ? { fuzzy: true, edits: node.edits } : { fuzzy: isFuzzy(node) };
 }
 
 function rangeNode(node: RangeNode, inheritedField: string | undefined, now: number): Clause {

@@ -4,7 +4,10 @@ export type QueryNode =
   | { kind: 'and'; children: QueryNode[] }
   | { kind: 'or'; children: QueryNode[] }
   | { kind: 'not'; child: QueryNode }
-  /** `field` null = the full text of the asset. `pattern`: the value contains `*`/`?` wildcards. */
-  | { kind: 'term'; field: string | null; value: string; phrase: boolean; pattern: boolean; fuzzy: boolean }
+  /**
+   * `field` null = the full text of the asset. `pattern`: the value contains `*`/`?` wildcards. `fuzzy`: words
+   * within `edits` edits of the value (when not given, Lucene's automatic distance for its length).
+   */
+  | { kind: 'term'; field: string | null; value: string; phrase: boolean; pattern: boolean; fuzzy: boolean; edits?: number }
   /** Bounds are already typed: numbers (and dates as epoch ms) or text; null is open. */
   | { kind: 'range'; field: string; min: number | string | null; max: number | string | null; minInclusive: boolean; maxInclusive: boolean };
