@@ -123,5 +123,7 @@ await forEachDialect((dialect) => {
     assert.equal(fields.get('assetCreated')!.datatype, 'datetime');
     assert.equal(fields.get('assetCreated')!.editable, false);
     assert.equal(fields.get('rating')!.datatype, 'number');
+    // Clients test `if (field.predefinedValues)`: an empty list would make every field a pick list.
+    assert.ok([...fields.values()].every((field) => !('predefinedValues' in field)));
   });
 });

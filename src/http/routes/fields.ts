@@ -23,8 +23,8 @@ export function fieldRoutes(app: FastifyInstance): void {
             editable: field.editable,
             technical: field.group === 'technical' || field.group === 'system',
             sortable: SORTABLE_GROUPS.has(field.group),
-            predefinedValues: [],
-            predefinedValuesOnlyFromList: false,
+            // No predefinedValues: clients test for the member (the Assets metadata panel drew an empty pick list
+            // for every field given `[]`), and Damson has no lists of predefined values.
           })),
         })),
         customFields: { prefix: 'cf_', datatype: 'text', multivalue: true, editable: true },
