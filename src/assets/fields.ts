@@ -58,6 +58,14 @@ export const STANDARD_FIELDS: readonly FieldDefinition[] = [
   field('licenseStartDate', 'datetime', 'editorial', true),
   field('licenseEndDate', 'datetime', 'editorial', true),
   field('created', 'datetime', 'editorial', true),
+  // The other dates of protocol §3.6: the file system's (as a client uploading the file knows them) and the
+  // embedded ones Damson does not read itself; kept and searched when given.
+  field('fileCreated', 'datetime', 'editorial', true),
+  field('fileModified', 'datetime', 'editorial', true),
+  field('modified', 'datetime', 'editorial', true),
+  field('iptcCreated', 'datetime', 'editorial', true),
+  field('xmpCreated', 'datetime', 'editorial', true),
+  field('xmpModifyDate', 'datetime', 'editorial', true),
   field('width', 'integer', 'technical', false),
   field('height', 'integer', 'technical', false),
   field('resolutionX', 'decimal', 'technical', false),
@@ -74,6 +82,13 @@ export const STANDARD_FIELDS: readonly FieldDefinition[] = [
   field('gpsLongitude', 'decimal', 'technical', false),
   field('durationSeconds', 'decimal', 'technical', false),
   field('pageCount', 'integer', 'technical', false),
+  // Standard fields (protocol §3.6) that Damson does not fill yet: no checkout (§4.8), no text extraction, no
+  // file type names. They are known, so that queries on them (`-checkedOut:*`) work, and find what is true: nothing.
+  field('checkedOut', 'datetime', 'system', false),
+  field('checkedOutBy', 'text', 'system', false),
+  field('checkedOutOnClient', 'text', 'system', false),
+  field('fileType', 'text', 'technical', false),
+  field('textContent', 'text', 'technical', false),
 ];
 
 const BY_NAME = new Map(STANDARD_FIELDS.map((definition) => [definition.name, definition]));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
 import { parseSort, SearchService } from '../../src/search/search-service.js';
-import { forEachDialect, serverWithSession } from '../helpers/server.js';
+import { forEachDialect, postForm, serverWithSession } from '../helpers/server.js';
 import { SEED_BASE_DATE, type SeedAsset, seedLibrary } from './seed-library.js';
 
 const DAY = 86_400_000;
@@ -116,6 +116,10 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['rating:*', () => true],
   ['-rating:*', () => false],
   ['created:*', () => true],
+  // Standard fields of protocol §3.6 that Damson does not fill (no checkout yet) are known, and hold nothing.
+  ['checkedOut:*', () => false],
+  ['-checkedOut:*', () => true],
+  ['harbour -checkedOutBy:*', (a) => hasWord(a, 'harbour')],
   // Forty terms chained by OR are no nesting (the grammar makes a level of each).
   [Array.from({ length: 40 }, (_, i) => `rating:${(i % 7) - 1}`).join(' OR '), () => true],
   // A date bound covers its whole day, as Elasticsearch reads it: this is all of 2021, 31 December included.
@@ -207,6 +211,21 @@ await forEachDialect((dialect) => {
     assert.deepEqual(await names(`id:(${first.id} AND ${second.id})`), [], 'an explicit AND still means both');
     assert.deepEqual(await names(`id:(${first.id} -${second.id})`), [first.name]);
     assert.deepEqual(await names(`harbour id:${first.id}`), hasWord(first, 'harbour') ? [first.name] : [], 'outside an id group a space is AND');
+  });
+
+  it('keeps and searches the file-system and embedded dates of protocol §3.6 when a client gives them', async () => {
+    const asset = library[9]!;
+    const update = await postForm(suite, 'update', { id: asset.id, metadata: JSON.stringify({ fileModified: '2019-05-01T10:00:00Z', xmpCreated: '2018-02-03' }) });
+    assert.equal(update.statusCode, 200, update.body);
+    const names = async (q: string) => {
+      const { status, body } = await search({ q, metadataToReturn: 'filename,fileModified' });
+      assert.equal(status, 200, JSON.stringify(body));
+      return (body.hits as Array<{ metadata: { filename: string } }>).map((hit) => hit.metadata.filename);
+    };
+    assert.deepEqual(await names('fileModified:2019-05-01'), [asset.name]);
+    assert.deepEqual(await names('fileModified:[* TO NOW]'), [asset.name]);
+    assert.deepEqual(await names('xmpCreated:[2018-01-01 TO 2018-12-31]'), [asset.name]);
+    assert.deepEqual(await names('fileModified:2019-05-02'), []);
   });
 
   it('reads the same pages whichever plan the service picks (hit sets collected, assets walked or probed in sort order)', async () => {
