@@ -62,7 +62,7 @@ async function logIn(baseUrl: string): Promise<WebSession> {
   const response = await fetch(`${baseUrl}/services/login`, { method: 'POST', body: new URLSearchParams({ username: 'admin', password: ADMIN_PASSWORD }) });
   const body = (await response.json()) as { loginSuccess: boolean; csrfToken: string };
   const cookie = response.headers.getSetCookie().find((entry) => entry.startsWith('authToken='))?.split(';')[0];
-  assert.ok(body.loginSuccess && cookie, `login on ${baseUrl} failed: ${JSON.stringify(body)}`);
+  assert.ok(body.loginSuccess && cookie, `login on ${baseUrl} failed: HTTP ${response.status} ${JSON.stringify(body)}`);
   return { cookie, csrf: body.csrfToken };
 }
 
@@ -219,7 +219,9 @@ describe('two API nodes and a worker on PostgreSQL, Redis and S3', { skip }, () 
   it('D34: with Redis down, protected requests get 503 (never a pass, never a skipped CSRF check), and the nodes recover', async () => {
     // Once failed on CI in 12 ms with its message lost: if a node has died, say so with its last words.
     for (const node of [nodeA, nodeB]) assert.equal(node.child.exitCode, null, `an API node died: ${node.output().slice(-3000)}`);
-    const session = await logIn(nodeA.baseUrl);
+    const session = await logIn(nodeA.baseUrl).catch((error: Error) => {
+      throw new Error(`${error.message}; node A said: ${nodeA.output().slice(-3000)}`);
+    });
     await stopRedis(redis);
 
     const profile = await get(nodeA.baseUrl, '/services/profile', session);
