@@ -88,6 +88,30 @@ export function queryLookups(node: QueryNode, dialect: DialectName): Lookup[] {
   }
 }
 
+/**
+ * The full-text expression that scores hits for `sort=relevance`: the query's words and phrases, combined as the
+ * query combines them, leaving out those under a NOT and the conditions that are not text (they filter, they do
+ * not score). Undefined when the query looks for no text: nothing to score by.
+ */
+export function relevanceExpression(node: QueryNode, dialect: DialectName): string | undefined {
+  switch (node.kind) {
+    case 'and':
+    case 'or': {
+      const parts = node.children.map((child) => relevanceExpression(child, dialect)).filter((part) => part !== undefined);
+      if (parts.length <= 1) return parts[0];
+      const operator = node.kind === 'and' ? (dialect === 'sqlite' ? ' AND ' : ' & ') : dialect === 'sqlite' ? ' OR ' : ' | ';
+      return parts.map((part) => `(${part})`).join(operator);
+    }
+    case 'term':
+    case 'range': {
+      const lookup = leafLookup(node, dialect);
+      return lookup.kind === 'text' ? lookup.expression : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** A prefix search (`harb*`): a seek by rowid has to visit every word with that prefix, so it is never probed. */
 export const isPrefixSearch = (lookup: Lookup): boolean => lookup.kind === 'text' && lookup.expression.includes('*');
 

@@ -140,6 +140,25 @@ export class SearchStore {
   }
 
   /**
+   * A page by relevance: hits matching `ranking` (a full-text expression) first, best scored first (FTS5's bm25;
+   * PostgreSQL's ts_rank, divided by the log of the text's length as bm25 weighs it too), then by `orderBy`.
+   * Every hit's score is computed: a relevance sort costs a collect.
+   */
+  async pageByRelevance(where: Condition, ranking: string, orderBy: Condition, limit: number, offset: number): Promise<Asset[]> {
+    if (limit <= 0) return [];
+    const { rows } =
+      this.dialect === 'sqlite'
+        ? await sql<Parameters<typeof toAsset>[0]>`
+            WITH r(hit, score) AS MATERIALIZED (SELECT rowid, rank FROM asset_text WHERE asset_text MATCH ${ranking})
+            SELECT a.* FROM assets a LEFT JOIN r ON r.hit = a.rowid
+            WHERE ${where} ORDER BY r.score IS NULL, r.score, ${orderBy} LIMIT ${limit} OFFSET ${offset}`.execute(this.db)
+        : await sql<Parameters<typeof toAsset>[0]>`
+            SELECT a.* FROM assets a LEFT JOIN asset_text t ON t.asset_id = a.id
+            WHERE ${where} ORDER BY ts_rank(t.document, to_tsquery('simple', ${ranking}), 1) DESC NULLS LAST, ${orderBy} LIMIT ${limit} OFFSET ${offset}`.execute(this.db);
+    return rows.map(toAsset);
+  }
+
+  /**
    * A page sorted on one number or date field, read by walking the field's (field, value_num, asset_id) index in
    * that order: a number or date field has exactly one index row per asset that has it, and ties go by asset id in
    * the same direction, so the page is the first rows of the walk that are hits. Assets without the field come
