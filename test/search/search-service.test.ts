@@ -154,6 +154,23 @@ await forEachDialect((dialect) => {
     for (const query of [{ TermQuery: { name: 'tags', value: 'sea' } }, 'tags:sea']) assert.equal((await post({ query })).statusCode, 400, JSON.stringify(query));
     const minimal = (await post({ query: { QueryStringQuery: { queryString: 'tags:sea' } }, metadataToReturn: [] })).json() as SearchBody;
     assert.deepEqual(Object.keys(minimal.hits[0]!.metadata).sort(), ['assetDomain', 'assetPath', 'assetType', 'filename']);
+    const listed = (await post({ query: { QueryStringQuery: { queryString: 'tags:sea' } }, metadataToReturn: 'filename,status' })).json() as SearchBody;
+    assert.deepEqual(Object.keys(listed.hits[0]!.metadata).sort(), ['filename', 'status'], 'a list written as a string');
+    // returnHits and returnFacets turn either part off; the count stays.
+    const seaCount = library.filter((a) => a.tags.includes('sea')).length;
+    const countsOnly = (await post({ query: { QueryStringQuery: { queryString: 'tags:sea' } }, facets: { status: { field: 'status' } }, returnHits: false })).json() as SearchBody;
+    assert.equal(countsOnly.totalHits, seaCount);
+    assert.deepEqual(countsOnly.hits, []);
+    assert.ok(countsOnly.facets.status!.length > 0);
+    const hitsOnly = (await post({ query: { QueryStringQuery: { queryString: 'tags:sea' } }, facets: { status: { field: 'status' } }, returnFacets: false })).json() as SearchBody;
+    assert.ok(hitsOnly.hits.length > 0);
+    assert.deepEqual(hitsOnly.facets, {});
+    // What Damson cannot do is refused, not ignored (which would answer with the wrong hits).
+    const excluded = await post({ query: { QueryStringQuery: { queryString: 'tags:sea' } }, facets: { status: { field: 'status', selection: { values: [], notValues: ['Final'] } } } });
+    assert.equal(excluded.statusCode, 400);
+    assert.match(excluded.json().message, /notValues is not supported/);
+    const all = await post({ query: { QueryStringQuery: { queryString: '*:*' } }, facets: { tags: { field: 'tags', selection: { values: ['sea', 'boats'], operation: 'AND' } } } });
+    assert.equal(all.statusCode, 400);
   });
 
   it('sees changes at once: an update is found by its new tag and no longer by the old one', async () => {

@@ -63,7 +63,9 @@ interface AssetSearchBody {
   sorting?: Array<{ field?: unknown; descending?: unknown }>;
   query?: { QueryStringQuery?: { queryString?: unknown } };
   metadataToReturn?: unknown;
-  facets?: Record<string, { field?: unknown; selection?: { values?: unknown } }>;
+  facets?: Record<string, { field?: unknown; selection?: { values?: unknown; notValues?: unknown; operation?: unknown } }>;
+  returnHits?: unknown;
+  returnFacets?: unknown;
 }
 
 /** The JSON body the Assets UI and some clients post (protocol §3.2); undefined when the body is not one. */
@@ -93,20 +95,26 @@ function jsonSearch(request: FastifyRequest): { request: SearchRequest; metadata
   for (const [name, facet] of Object.entries(body.facets ?? {})) {
     const field = typeof facet?.field === 'string' ? facet.field : name;
     facets.push(field);
-    const values = facet?.selection?.values;
+    const { values, notValues, operation } = facet?.selection ?? {};
+    // Refused rather than ignored, which would answer with the wrong hits.
+    if (Array.isArray(notValues) && notValues.length > 0) throw badRequest(`facets.${field}.selection.notValues is not supported: exclude the values in the query (-${field}:value)`);
+    if (Array.isArray(values) && values.length > 1 && String(operation).toUpperCase() === 'AND') {
+      throw badRequest(`facets.${field}.selection with operation AND is not supported: a selection finds assets with any of its values (AND them in the query)`);
+    }
     if (Array.isArray(values) && values.length > 0) selections[field] = values.map(String);
   }
   const fields = body.metadataToReturn;
+  const returns = (flag: unknown) => flag !== false && flag !== 'false';
   return {
     request: {
       query: queryString ?? '',
       start: integer(body.firstResult, 0, Number.MAX_SAFE_INTEGER),
-      num: integer(body.maxResultHits, 50, MAX_PAGE_SIZE),
+      num: returns(body.returnHits) ? integer(body.maxResultHits, 50, MAX_PAGE_SIZE) : 0,
       sort,
-      facets,
+      facets: returns(body.returnFacets) ? facets : [],
       selections,
     },
-    // As in the parameter form: `all` is every field, an empty list the minimal set.
-    metadataToReturn: Array.isArray(fields) ? parseMetadataToReturn(fields.map(String).join(',')) : undefined,
+    // As in the parameter form: `all` is every field, an empty list the minimal set; a string is a list too.
+    metadataToReturn: Array.isArray(fields) ? parseMetadataToReturn(fields.map(String).join(',')) : typeof fields === 'string' ? parseMetadataToReturn(fields) : undefined,
   };
 }
