@@ -21,3 +21,10 @@ it('folds the term as indexed words are folded', async () => {
   const expanded = await expandFuzzyTerms(fuzzy('Crème'), storeOf(['creme', 'cremes', 'crime', 'cream']));
   assert.deepEqual((expanded as { children: Array<{ value: string }> }).children.map((child) => child.value).sort(), ['creme', 'cremes', 'crime']);
 });
+
+it('counts two neighbouring letters swapped as one edit, as Elasticsearch does', async () => {
+  const expanded = await expandFuzzyTerms(fuzzy('baots'), storeOf(['boats', 'bats', 'beats', 'blots', 'bonus']));
+  // boats by the swap (two edits without it: beyond the one five letters allow); bats and blots by one edit each.
+  assert.deepEqual((expanded as { children: Array<{ value: string }> }).children.map((child) => child.value).sort(), ['bats', 'blots', 'boats']);
+  assert.deepEqual(await expandFuzzyTerms(fuzzy('baost'), storeOf(['boats'])), { kind: 'not', child: { kind: 'all' } }, 'two swaps are two edits');
+});
