@@ -82,12 +82,12 @@ export const STANDARD_FIELDS: readonly FieldDefinition[] = [
   field('gpsLongitude', 'decimal', 'technical', false),
   field('durationSeconds', 'decimal', 'technical', false),
   field('pageCount', 'integer', 'technical', false),
-  // Standard fields (protocol §3.6) that Damson does not fill yet: no checkout (§4.8), no text extraction, no
-  // file type names. They are known, so that queries on them (`-checkedOut:*`) work, and find what is true: nothing.
+  field('fileType', 'text', 'technical', false),
+  // Standard fields (protocol §3.6) that Damson does not fill yet: no checkout (§4.8), no text extraction. They
+  // are known, so that queries on them (`-checkedOut:*`) work, and find what is true: nothing.
   field('checkedOut', 'datetime', 'system', false),
   field('checkedOutBy', 'text', 'system', false),
   field('checkedOutOnClient', 'text', 'system', false),
-  field('fileType', 'text', 'technical', false),
   field('textContent', 'text', 'technical', false),
 ];
 

@@ -7,7 +7,8 @@ export type EmbeddedValue = string | number | string[];
  * Metadata found inside a file, under Damson/Assets field names. Only fields the file actually has are present:
  * width, height (as displayed, orientation applied), resolutionX, resolutionY (dpi), created (epoch ms), description,
  * title, tags, copyright, creatorName, cameraMake, cameraModel, lensModel, exposureTime ("1/125"), fNumber, iso,
- * focalLength (mm), gpsLatitude, gpsLongitude, durationSeconds, pageCount, colorSpace ("RGB", "CMYK" or "Gray").
+ * focalLength (mm), gpsLatitude, gpsLongitude, durationSeconds, pageCount, colorSpace ("RGB", "CMYK" or "Gray"),
+ * fileType ("JPEG", "PNG", "PDF", "MP4").
  */
 export interface EmbeddedMetadata {
   [field: string]: EmbeddedValue;
@@ -116,6 +117,8 @@ export function toEmbeddedMetadata(tags: Tags): EmbeddedMetadata {
     set('gpsLongitude', longitude);
   }
   set('colorSpace', colorSpace(raw));
+  // The format's name as exiftool gives it ("JPEG", "PNG", "PDF", "MP4"): the Assets Server's fileType.
+  set('fileType', text(raw.FileType));
   return metadata;
 }
 

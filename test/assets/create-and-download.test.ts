@@ -85,6 +85,7 @@ await forEachDialect((dialect) => {
     assert.equal(m.creatorName, 'Ada Lovelace');
     assert.equal(m.cameraMake, 'Canon');
     assert.equal(m.cameraModel, 'EOS R5');
+    assert.equal(m.fileType, 'JPEG', 'the format, as the Assets Server names it');
     assert.equal(m.created.value, Date.parse('2021-06-01T05:30:00Z'));
     assert.equal(m.previewState, 'pending');
     // URLs are absolute, carry the cache-buster, and appear only for what exists.

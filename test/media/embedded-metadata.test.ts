@@ -75,6 +75,7 @@ describe('EmbeddedMetadataReader', () => {
       gpsLatitude: -33.8688,
       gpsLongitude: -70.5,
       colorSpace: 'RGB',
+      fileType: 'JPEG',
     });
   });
 
@@ -85,7 +86,7 @@ describe('EmbeddedMetadataReader', () => {
   });
 
   it('includes only the fields a file has', async () => {
-    assert.deepEqual(await reader.read(await makeJpegWithExif(dir, { width: 64, height: 48 })), { width: 64, height: 48, colorSpace: 'RGB' });
+    assert.deepEqual(await reader.read(await makeJpegWithExif(dir, { width: 64, height: 48 })), { width: 64, height: 48, colorSpace: 'RGB', fileType: 'JPEG' });
     assert.deepEqual(await reader.read(await makePngWithAlpha(dir, 30, 20)), {
       width: 30,
       height: 20,
@@ -93,17 +94,19 @@ describe('EmbeddedMetadataReader', () => {
       resolutionX: 25.4,
       resolutionY: 25.4,
       colorSpace: 'RGB',
+      fileType: 'PNG',
     });
   });
 
   it('reads the page count and title of a PDF', async () => {
-    assert.deepEqual(await reader.read(await makePdf(dir, 3, 'Annual report')), { title: 'Annual report', pageCount: 3 });
+    assert.deepEqual(await reader.read(await makePdf(dir, 3, 'Annual report')), { title: 'Annual report', pageCount: 3, fileType: 'PDF' });
   });
 
   it('reads duration and dimensions of a video', { skip: noFfmpeg }, async () => {
     const metadata = await reader.read(await makeVideo(dir, { seconds: 2, width: 320, height: 240, withAudio: true }));
     assert.equal(metadata.width, 320);
     assert.equal(metadata.height, 240);
+    assert.equal(metadata.fileType, 'MP4');
     assert.ok(typeof metadata.durationSeconds === 'number' && Math.abs(metadata.durationSeconds - 2) < 0.1, String(metadata.durationSeconds));
     // ffmpeg writes zero creation dates, which mean "unknown".
     assert.equal(metadata.created, undefined);
@@ -160,7 +163,7 @@ describe('toEmbeddedMetadata', () => {
   it('merges and deduplicates keywords, splitting a PDF keyword string', () => {
     assert.deepEqual(toEmbeddedMetadata(tags({ Keywords: ['a', 'b'], Subject: ['b', ' c ', ''] })), { tags: ['a', 'b', 'c'] });
     assert.deepEqual(toEmbeddedMetadata(tags({ Keywords: 'Smith, John' })), { tags: ['Smith, John'] });
-    assert.deepEqual(toEmbeddedMetadata(tags({ FileType: 'PDF', Keywords: 'report; finance, 2024' })), { tags: ['report', 'finance', '2024'] });
+    assert.deepEqual(toEmbeddedMetadata(tags({ FileType: 'PDF', Keywords: 'report; finance, 2024' })), { tags: ['report', 'finance', '2024'], fileType: 'PDF' });
   });
 
   it('joins several creators, and prefers the reconciled MWG tags', () => {
