@@ -205,7 +205,9 @@ export class SearchService {
     // facets and selections; and a page of full-text hits in upload order may be picked there (see readPage) once
     // the thread holds the upload dates, which other searches read: a word alone does not stall to read them
     // (1.3 s at 1,000,000 assets).
-    const textPageInMemory = single?.kind === 'text' && inUploadOrder(request.sort) && index?.holdsUploadDates() === true;
+    // Sorted by relevance, a query for text is read in score order, never in upload order.
+    const ranking = request.sort[0]?.field === 'relevance' ? relevanceExpression(tree, dialect) : undefined;
+    const textPageInMemory = ranking === undefined && single?.kind === 'text' && inUploadOrder(request.sort) && index?.holdsUploadDates() === true;
     const inMemory =
       index && dialect === 'sqlite' && (request.facets.length > 0 || selections.length > 0 || mayFindInMemory(tree) || textPageInMemory)
         ? new InMemorySearch(index, new FacetIndexStore(this.database.db), tree, selections, conditionOf, MAX_FACET_VALUES)
@@ -213,7 +215,6 @@ export class SearchService {
     // A field's own selection does not narrow its counts, so every value stays choosable.
     const narrowedFor = (field: string) => tree.kind !== 'all' || selections.some((selection) => selection.field !== field);
     const ownSelectionOf = (field: string) => selections.some((selection) => selection.field === field);
-    const ranking = request.sort[0]?.field === 'relevance' ? relevanceExpression(tree, dialect) : undefined;
     if (ranking !== undefined) {
       totalHits = await count();
       assets = start < totalHits ? await store.pageByRelevance(where('collect'), ranking, orderBy, num, start) : [];
