@@ -1,5 +1,5 @@
 import type { Asset } from './asset-store.js';
-import { encodeValue, fieldDefinition, formatDate, formatSize, type StoredValue } from './fields.js';
+import { encodeValue, fieldDefinition, formatDate, formatSize, METADATA_COMPLETE, type StoredValue } from './fields.js';
 import { baseNameOf } from './paths.js';
 
 /**
@@ -31,6 +31,7 @@ export function assetMetadata(asset: Asset): Record<string, unknown> {
     thumbnailState: asset.thumbnailState,
     contentETag: asset.contentEtag,
     previewETag: asset.previewEtag,
+    [METADATA_COMPLETE]: 'true',
   };
   if (asset.sha256) metadata.sha256 = asset.sha256;
   const stored = asset.metadata;

@@ -14,6 +14,9 @@ export interface FieldDefinition {
 
 export type StoredValue = string | number | string[];
 
+/** The computed field that says whether an asset's metadata is complete (always, in Damson). */
+export const METADATA_COMPLETE = 'metadataComplete';
+
 const field = (name: string, type: FieldType, group: FieldDefinition['group'], editable: boolean, multivalue = false): FieldDefinition => ({
   name,
   type,
@@ -89,6 +92,10 @@ export const STANDARD_FIELDS: readonly FieldDefinition[] = [
   field('checkedOutBy', 'text', 'system', false),
   field('checkedOutOnClient', 'text', 'system', false),
   field('textContent', 'text', 'technical', false),
+  // The Assets Server marks an asset's metadata complete when every field its rules require is filled. Damson has
+  // no such rules, so every asset is complete: computed, never stored or indexed. Hits say "true" (a string, as
+  // in the Assets Server's hits), and `-metadataComplete:false`, the example of protocol §3.5, finds everything.
+  field(METADATA_COMPLETE, 'text', 'system', false),
 ];
 
 const BY_NAME = new Map(STANDARD_FIELDS.map((definition) => [definition.name, definition]));

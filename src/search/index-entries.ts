@@ -1,5 +1,5 @@
 import type { Asset } from '../assets/asset-store.js';
-import { type FieldDefinition, fieldDefinition, STANDARD_FIELDS } from '../assets/fields.js';
+import { type FieldDefinition, fieldDefinition, METADATA_COMPLETE, STANDARD_FIELDS } from '../assets/fields.js';
 import { folderChain } from '../assets/paths.js';
 import { assetFields } from '../assets/asset-fields.js';
 
@@ -29,8 +29,11 @@ export const FULL_TEXT_FIELDS: readonly string[] = STANDARD_FIELDS.filter((defin
 );
 
 const MAX_INDEXED_TEXT = 4096;
-/** Fields that change outside an asset write (rendition progress); not searchable, so never stale. */
-const UNINDEXED_FIELDS = new Set(['previewState', 'thumbnailState', 'previewETag']);
+/**
+ * Fields the index leaves out: those that change outside an asset write (rendition progress; not searchable, so
+ * never stale), and metadataComplete, which is the same for every asset and which the query answers by itself.
+ */
+const UNINDEXED_FIELDS = new Set(['previewState', 'thumbnailState', 'previewETag', METADATA_COMPLETE]);
 
 /** A word: a letter or digit, then letters, digits and combining marks (Indic vowel signs, accents written apart). */
 export const WORD = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;

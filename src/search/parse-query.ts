@@ -1,5 +1,5 @@
 import lucene, { type BinaryNode, type Node, type RangeNode, type TermNode } from 'lucene';
-import { type FieldDefinition, fieldDefinition } from '../assets/fields.js';
+import { type FieldDefinition, fieldDefinition, METADATA_COMPLETE } from '../assets/fields.js';
 import { badRequest } from '../lib/errors.js';
 import { type DateSpan, resolveQueryDate } from './date-math.js';
 import type { QueryNode } from './query.js';
@@ -240,6 +240,8 @@ function termNode(original: TermNode, inheritedField: string | undefined, now: n
 
 function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean, now: number): QueryNode {
   const value = node.term;
+  // Every asset's metadata is complete: `metadataComplete:true` (or `:*`) is every asset, any other value none.
+  if (definition.name === METADATA_COMPLETE) return wildcardMatches(value, 'true', pattern) ? { kind: 'all' } : { kind: 'not', child: { kind: 'all' } };
   if (pattern && definition.type !== 'text') {
     // `rating:*`: has a value. Other wildcards only make sense on text.
     if (value !== '*') throw badRequest(`Wildcards apply to text; ${definition.name} holds ${definition.type === 'datetime' ? 'dates' : 'numbers'} (use a range)`);
@@ -255,6 +257,13 @@ function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean
   }
   const bound = typedBound(definition, value);
   return { kind: 'range', field: definition.name, min: bound, max: bound, minInclusive: true, maxInclusive: true };
+}
+
+/** Whether `text` is `value`, any case, where `pattern` makes `*` and `?` in `value` wildcards. */
+function wildcardMatches(value: string, text: string, pattern: boolean): boolean {
+  if (!pattern) return value.toLowerCase() === text;
+  const expression = value.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${expression}$`).test(text);
 }
 
 /** `term~` (a similarity); a quoted phrase's `~n` is proximity, which Damson ignores. */

@@ -120,6 +120,13 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['checkedOut:*', () => false],
   ['-checkedOut:*', () => true],
   ['harbour -checkedOutBy:*', (a) => hasWord(a, 'harbour')],
+  // Every asset's metadata is complete (no required fields): protocol §3.5's own example finds every Final or Draft.
+  ['(status:Final OR status:Draft) -metadataComplete:false', (a) => a.status === 'Final' || a.status === 'Draft'],
+  ['metadataComplete:true', () => true],
+  ['metadataComplete:TRUE AND tags:sea', (a) => tagged(a, 'sea')],
+  ['metadataComplete:t*', () => true],
+  ['metadataComplete:false', () => false],
+  ['tags:sea OR metadataComplete:false', (a) => tagged(a, 'sea')],
   // Forty terms chained by OR are no nesting (the grammar makes a level of each).
   [Array.from({ length: 40 }, (_, i) => `rating:${(i % 7) - 1}`).join(' OR '), () => true],
   // A date bound covers its whole day, as Elasticsearch reads it: this is all of 2021, 31 December included.
