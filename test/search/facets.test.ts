@@ -86,6 +86,45 @@ await forEachDialect((dialect) => {
     assert.deepEqual(folder.facets.folderPath!.map(({ value, selected }) => [value, selected]), [['/Facets', true]]);
   });
 
+  it('lists every selected value, also one the rest of the query leaves without hits', async () => {
+    // Wood is on a2 (Draft) and a4 (Final); the query leaves it one hit, and the selection of Draft none.
+    const draftWood = await search({ q: 'status:Draft', facets: 'tags,status', 'facet.tags.selection': 'WOOD,stone', 'facet.status.selection': 'draft' });
+    assert.equal(draftWood.totalHits, 1);
+    assert.deepEqual(
+      draftWood.facets.tags!.map(({ value, hitCount, selected }) => [value.toLowerCase(), hitCount, selected]),
+      [['metal', 1, false], ['wood', 1, true], ['stone', 0, true]],
+      'a selected value no asset has is listed with 0 hits, as the request spells it',
+    );
+    assert.equal(draftWood.facets.tags![2]!.value, 'stone');
+    const final = await search({ q: 'status:Final', facets: 'rating,status', 'facet.rating.selection': '1.0', 'facet.status.selection': 'Draft' });
+    assert.equal(final.totalHits, 0);
+    assert.deepEqual(final.facets.rating!.filter(({ selected }) => selected), [{ value: '1', hitCount: 0, selected: true }], 'a number as a number');
+    assert.deepEqual(final.facets.status!.filter(({ selected }) => selected), [{ value: 'Draft', hitCount: 0, selected: true }]);
+  });
+
+  it('lists a selected value beyond the most frequent ones, with its count', async () => {
+    // 101 values, one asset each: a facet lists 100, and code-100 comes last (ties go by value).
+    for (let index = 0; index <= 100; index++) {
+      const response = await post('create', { folderPath: '/Many', name: `m${index}.jpg`, cf_code: `code-${String(index).padStart(3, '0')}` });
+      assert.equal(response.statusCode, 200, response.body);
+    }
+    try {
+      const unselected = await search({ q: 'folderPath:"/Many"', facets: 'cf_code' });
+      assert.equal(unselected.facets.cf_code!.length, 100);
+      assert.ok(!unselected.facets.cf_code!.some(({ value }) => value === 'code-100'));
+      const selected = await search({ q: 'folderPath:"/Many"', facets: 'cf_code', 'facet.cf_code.selection': 'CODE-100,code-000' });
+      assert.equal(selected.totalHits, 2);
+      assert.equal(selected.facets.cf_code!.length, 101);
+      assert.deepEqual(selected.facets.cf_code!.filter(({ selected }) => selected), [
+        { value: 'code-000', hitCount: 1, selected: true },
+        { value: 'CODE-100', hitCount: 1, selected: true },
+      ]);
+    } finally {
+      const removed = await post('remove', { folderPath: '/Many' });
+      assert.equal(removed.statusCode, 200, removed.body);
+    }
+  });
+
   it('counts the same whether it starts from the hits or reads the field\'s index', async () => {
     const { database } = suite.server.app.damson;
     const fromHits = new SearchService(database, suite.server.clock, { facetWalk: false });

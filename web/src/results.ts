@@ -6,6 +6,8 @@ const PAGE_SIZE = 60;
 /** The server never returns hits beyond this (protocol §3.3). */
 const MAX_RESULT_HITS = 10_000;
 const FACET_LABELS: Record<FacetField, string> = { assetDomain: 'Type', tags: 'Tags', status: 'Status', extension: 'Extension' };
+/** Values listed per facet, besides the selected ones. */
+const FACET_VALUES_SHOWN = 15;
 const GRID_FIELDS = 'name,filename,assetDomain,extension,fileSize,thumbnailState,previewState,assetPath';
 const THUMBNAIL_POLL_MS = 1500;
 const THUMBNAIL_POLL_LIMIT = 80;
@@ -197,14 +199,15 @@ export class Results {
     const groups = FACET_FIELDS.map((field) => {
       const values = facets[field] ?? [];
       const selected = new Set(state.selections[field] ?? []);
-      // Selected values stay visible even when the other filters leave them no hits.
+      // The server lists every selected value; without counts (they failed) they are still shown, to let go of.
       for (const value of selected) if (!values.some((entry) => entry.value === value)) values.push({ value, hitCount: 0, selected: true });
       if (values.length === 0) return null;
       return h(
         'fieldset',
         { class: 'facet' },
         h('legend', {}, FACET_LABELS[field]),
-        values.slice(0, 15).map((entry) => {
+        // The most frequent values, and the selected ones wherever they are in the list.
+        values.filter((entry, index) => index < FACET_VALUES_SHOWN || selected.has(entry.value)).map((entry) => {
           const id = `facet-${field}-${entry.value}`.replace(/[^\w-]/g, '_');
           const box = h('input', {
             type: 'checkbox',
