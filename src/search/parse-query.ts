@@ -59,6 +59,9 @@ function forGrammar(query: string): { text: string; originalOffset: (offset: num
   const rewrites: Array<{ pattern: RegExp; atClauseStart?: true; write: (match: RegExpExecArray) => string }> = [
     { pattern: /(&&|\|\|)(\s+)NOT(?=[\s(])/y, write: ([, operator, space]) => `${operator === '&&' ? 'AND' : 'OR'}${space}NOT` },
     { pattern: /[-!](?=\()/y, atClauseStart: true, write: () => 'NOT ' },
+    // A required group (`+(a OR b)`), which the grammar has no prefix for: an AND after a clause that matches
+    // everything makes the group required, as a `+` does, also beside optional clauses (`x OR +(a b)` is `a b`).
+    { pattern: /\+(?=\()/y, atClauseStart: true, write: () => '*:* AND ' },
     { pattern: /NOW(?:[+-]\d+[A-Z]+)*(?=\/[A-Z])/iy, write: ([found]) => `${found}\\` },
   ];
   let inPhrase = false;

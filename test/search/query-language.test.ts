@@ -39,6 +39,11 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['harbour !tags:sea', (a) => hasWord(a, 'harbour') && !tagged(a, 'sea')],
   ['-(dusk OR night) harbour', (a) => hasWord(a, 'harbour') && !hasWord(a, 'dusk') && !hasWord(a, 'night')],
   ['harbour !(dusk OR night)', (a) => hasWord(a, 'harbour') && !hasWord(a, 'dusk') && !hasWord(a, 'night')],
+  // A `+` before brackets requires the group, as before a term.
+  ['+(dusk OR night) harbour', (a) => hasWord(a, 'harbour') && (hasWord(a, 'dusk') || hasWord(a, 'night'))],
+  ['+(tags:sea)', (a) => tagged(a, 'sea')],
+  ['harbour OR +(dusk OR night)', (a) => hasWord(a, 'dusk') || hasWord(a, 'night')],
+  ['+harbour +(dusk OR night) -tags:sea', (a) => hasWord(a, 'harbour') && (hasWord(a, 'dusk') || hasWord(a, 'night')) && !tagged(a, 'sea')],
   ['(harbour OR forest) AND dusk', (a) => (hasWord(a, 'harbour') || hasWord(a, 'forest')) && hasWord(a, 'dusk')],
   ['(harbour OR forest) AND NOT (dusk OR night)', (a) => (hasWord(a, 'harbour') || hasWord(a, 'forest')) && !hasWord(a, 'dusk') && !hasWord(a, 'night')],
   // Without brackets, as Lucene (and so the Assets Server) reads them: AND and OR make clauses required or
