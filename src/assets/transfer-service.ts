@@ -40,6 +40,7 @@ export interface TransferResult {
 }
 
 const MAX_RENAMES = 1000;
+const NOTHING_DONE: TransferResult = { processedCount: 0, errorCount: 0 };
 
 /**
  * Move (and rename) or copy an asset or a whole folder (protocol §4.5). Everything happens in one transaction:
@@ -62,6 +63,8 @@ export class TransferService {
     const folders = new FolderStore(this.database.db, this.database.dialect);
     const asset = await reading.findByPath(source);
     if (asset) {
+      // A filter applies to an asset source too: one it does not match is left where it is.
+      if (request.filterQuery && (await this.search.matchingIds(`(${request.filterQuery}) AND id:"${asset.id}"`, 1)).length === 0) return NOTHING_DONE;
       // A target that ends in `/` or names a folder means "into that folder", keeping the name.
       const into = request.target.endsWith('/') || (await folders.exists(normalizeFolderPath(request.target)));
       const { folderPath, filename } = into ? { folderPath: normalizeFolderPath(request.target), filename: asset.filename } : splitAssetPath(request.target);
@@ -82,6 +85,8 @@ export class TransferService {
       // (Folder names cannot hold `"` or `\`, so the path needs no escaping inside the quotes.)
       allowed = new Set(await this.search.matchingIds(`(${request.filterQuery}) AND ancestorPaths:"${canonical}"`, MAX_BULK_ASSETS + 1));
       ids = ids.filter((id) => allowed!.has(id));
+      // Nothing matches: no target folder is made either.
+      if (ids.length === 0) return NOTHING_DONE;
     }
     if (ids.length > MAX_BULK_ASSETS) throw badRequest(`The folder holds more than ${MAX_BULK_ASSETS} assets; move it in parts with filterQuery`);
     return this.inTransaction(user, request, (tx) => tx.folder(canonical, target, allowed, request));

@@ -93,6 +93,17 @@ await forEachDialect((dialect) => {
     assert.deepEqual(await under('/Filtered'), ['/Filtered/go.jpg']);
     assert.deepEqual(await under('/Filter'), ['/Filter/keep.jpg']);
     assert.equal((await call('move', { source: '/Filter', target: '/Filtered', filterQuery: 'status:(Final' })).status, 400);
+    // A filter that matches nothing leaves everything as it was, and makes no target folder.
+    assert.deepEqual((await call('copy', { source: '/Filter', target: '/Unfiltered', filterQuery: 'status:Nothing' })).body, { processedCount: 0, errorCount: 0 });
+    assert.equal((await call('browse', { path: '/' })).body.some((entry: { name: string }) => entry.name === 'Unfiltered'), false);
+    // It applies to a single asset as source too.
+    for (const service of ['move', 'copy']) {
+      assert.deepEqual((await call(service, { source: '/Filter/keep.jpg', target: '/Filter/other.jpg', filterQuery: 'status:Final' })).body, { processedCount: 0, errorCount: 0 }, service);
+    }
+    assert.deepEqual(await under('/Filter'), ['/Filter/keep.jpg']);
+    assert.deepEqual((await call('copy', { source: '/Filter/keep.jpg', target: '/Filter/copied.jpg', filterQuery: 'status:Draft' })).body, { processedCount: 1, errorCount: 0 });
+    assert.deepEqual(await under('/Filter'), ['/Filter/copied.jpg', '/Filter/keep.jpg']);
+    assert.deepEqual((await call('remove', { q: 'assetPath:"/Filter/copied.jpg"' })).body, { processedCount: 1, errorCount: 0 });
     // A source is read as a target is: `//` is one separator.
     assert.equal((await call('move', { source: '/Filter//keep.jpg', target: '/Filter/kept.jpg' })).status, 200);
     assert.deepEqual(await under('/Filter'), ['/Filter/kept.jpg']);
