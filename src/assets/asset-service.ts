@@ -12,6 +12,7 @@ import { SearchIndexStore, writeSearchIndex } from '../search/search-index-store
 import type { StagedBlob, StoredBlob } from '../storage/blob-store.js';
 import { type Asset, AssetStore, type AssetVersion } from './asset-store.js';
 import { applyModifications, fieldDefinition, normalizeValue, type StoredValue } from './fields.js';
+import { FolderStore } from './folder-store.js';
 import { assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, splitAssetPath } from './paths.js';
 
 export interface UploadedFile {
@@ -121,12 +122,14 @@ export class AssetService {
 
     await this.database.db.transaction().execute(async (trx) => {
       const assets = new AssetStore(trx);
-      await assets.ensureFolders(folderPath, user.username, now);
+      // Spelt as the folders that exist are (`/photos` for a folder `/Photos`): a folder's assets spell its path alike.
+      const storedFolder = await new FolderStore(trx, this.database.dialect).storedSpelling(folderPath);
+      await assets.ensureFolders(storedFolder, user.username, now);
       // autoRename applies to names that came with the file; an explicit name that clashes is an error.
       const attempts = explicitName || !request.autoRename ? 0 : MAX_AUTO_RENAMES;
       for (let attempt = 0; ; attempt++) {
         const name = attempt === 0 ? filename : renamed(filename, attempt);
-        Object.assign(asset, { filename: name, assetPath: joinPath(folderPath, name) });
+        Object.assign(asset, { folderPath: storedFolder, filename: name, assetPath: joinPath(storedFolder, name) });
         if (await assets.insert(asset)) break;
         if (attempt >= attempts) throw conflict(`An asset already exists at ${asset.assetPath}`);
       }

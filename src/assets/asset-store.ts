@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AssetTable, Database, RenditionTable } from '../db/schema.js';
+import { conflict } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { StoredValue } from './fields.js';
 import { folderChain } from './paths.js';
@@ -84,8 +85,14 @@ export class AssetStore {
   }
 
   /** Creates the folders leading to `folderPath` that do not exist yet. */
+  /**
+   * Makes the folders of a path that do not exist yet. A folder never takes the place of an asset: a path that
+   * runs through one (`/A/b.jpg/x` beside an asset `/A/b.jpg`) is a 409, and nothing is made.
+   */
   async ensureFolders(folderPath: string, createdBy: string, now: number): Promise<void> {
     for (const path of folderChain(folderPath)) {
+      if (await this.db.selectFrom('folders').select('id').where('path_key', '=', path.toLowerCase()).executeTakeFirst()) continue;
+      if (await this.existsAtPath(path)) throw conflict(`An asset already exists at ${path}: a folder cannot take its place`);
       const slash = path.lastIndexOf('/');
       await this.db
         .insertInto('folders')

@@ -66,16 +66,24 @@ export class FolderService {
     for (const raw of paths) {
       let path: string;
       try {
-        path = normalizeFolderPath(raw);
+        path = await this.store().storedSpelling(normalizeFolderPath(raw));
       } catch (error) {
         result[raw] = error instanceof DamsonError ? error.message : 'invalid path';
         continue;
       }
+      // The same folder named twice (`/A`, `/a/`) keeps what the first one did.
+      if (path in result) continue;
       if (path === '/' || (await this.store().exists(path))) {
         result[path] = 'already exists';
         continue;
       }
-      await new AssetStore(this.database.db).ensureFolders(path, user.username, this.clock.now());
+      try {
+        await new AssetStore(this.database.db).ensureFolders(path, user.username, this.clock.now());
+      } catch (error) {
+        if (!(error instanceof DamsonError)) throw error;
+        result[path] = error.message;
+        continue;
+      }
       result[path] = 'created';
     }
     return result;

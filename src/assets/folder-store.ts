@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../db/database.js';
 import type { Database } from '../db/schema.js';
+import { folderChain } from './paths.js';
 
 export interface FolderEntry {
   path: string;
@@ -30,6 +31,20 @@ export class FolderStore {
   async canonicalPath(path: string): Promise<string | undefined> {
     if (path === '/') return '/';
     return (await this.db.selectFrom('folders').select('path').where('path_key', '=', path.toLowerCase()).executeTakeFirst())?.path;
+  }
+
+  /**
+   * A folder path as it is to be stored: the part that exists keeps the existing folders' spelling, the rest is
+   * as given. Paths match in any case, and one folder's children must all spell its path alike (`/m/New` beside
+   * an existing `/M` is `/M/New`).
+   */
+  async storedSpelling(path: string): Promise<string> {
+    const chain = folderChain(path);
+    if (chain.length === 0) return '/';
+    const rows = await this.db.selectFrom('folders').select(['path', 'path_key']).where('path_key', 'in', chain.map((folder) => folder.toLowerCase())).execute();
+    const stored = new Map(rows.map((row) => [row.path_key, row.path]));
+    const deepest = chain.findLast((folder) => stored.has(folder.toLowerCase()));
+    return deepest === undefined ? path : stored.get(deepest.toLowerCase())! + path.slice(deepest.length);
   }
 
   async subfolders(parentPath: string): Promise<FolderEntry[]> {

@@ -133,7 +133,7 @@ class Transfer {
     // Read again, locked, inside the transaction: it may have been removed or changed since it was found.
     const asset = await this.lockedAsset(found.id);
     if (!asset) throw notFound(`No asset or folder at ${found.assetPath}`);
-    const done = await this.place(asset, folderPath, filename, policy);
+    const done = await this.place(asset, await this.folders.storedSpelling(folderPath), filename, policy);
     return { processedCount: done ? 1 : 0, errorCount: 0 };
   }
 
@@ -142,9 +142,13 @@ class Transfer {
     // In one order, so that two transfers lock their assets in the same order and never wait for each other.
     const ids = (await this.folders.assetIdsBelow(source)).filter((id) => !allowed || allowed.has(id)).sort();
     // The same folder spelled differently is a rename of its letters' case (moves only: copies onto the source are refused).
+    // Only its own name takes the new spelling: the folders above keep theirs, as everywhere else.
     const respelling = requestedTarget.toLowerCase() === source.toLowerCase();
-    if (respelling && requestedTarget === source) throw badRequest(`${source} is already there`);
-    const target = respelling ? requestedTarget : await this.resolveFolderTarget(requestedTarget, request.folderPolicy);
+    const slash = requestedTarget.lastIndexOf('/');
+    const target = respelling
+      ? (slash === 0 ? '' : await this.folders.storedSpelling(requestedTarget.slice(0, slash))) + requestedTarget.slice(slash)
+      : await this.folders.storedSpelling(await this.resolveFolderTarget(requestedTarget, request.folderPolicy));
+    if (respelling && target === source) throw badRequest(`${source} is already there`);
     if (source.toLowerCase().startsWith(`${target.toLowerCase()}/`)) {
       // Merged into a folder above it, its subfolders would land on their own source paths.
       throw badRequest(`${source} is inside ${target}: a folder cannot be merged into a folder that holds it`);
@@ -191,12 +195,14 @@ class Transfer {
 
   /** AUTO_RENAME picks `target-1`, `target-2`…; MERGE uses the existing folder; THROW_EXCEPTION refuses. */
   private async resolveFolderTarget(target: string, policy: FolderPolicy): Promise<string> {
-    if (!(await this.folders.exists(target))) return target;
-    if (policy === 'MERGE') return (await this.folders.canonicalPath(target)) ?? target;
-    if (policy === 'THROW_EXCEPTION') throw conflict(`A folder already exists at ${target}`);
+    // An asset holds the path: no folder can go there, nor be merged with it; AUTO_RENAME finds another name.
+    const asset = await this.assets.existsAtPath(target);
+    if (!asset && !(await this.folders.exists(target))) return target;
+    if (policy === 'MERGE' && !asset) return (await this.folders.canonicalPath(target)) ?? target;
+    if (policy !== 'AUTO_RENAME') throw conflict(`${asset ? 'An asset' : 'A folder'} already exists at ${target}`);
     for (let attempt = 1; attempt <= MAX_RENAMES; attempt++) {
       const candidate = renamedFolder(target, attempt);
-      if (!(await this.folders.exists(candidate))) return candidate;
+      if (!(await this.folders.exists(candidate)) && !(await this.assets.existsAtPath(candidate))) return candidate;
     }
     throw conflict(`No free name for ${target}`);
   }

@@ -24,6 +24,22 @@ await forEachDialect((dialect) => {
     assert.equal((await call('createFolder', {})).status, 400);
   });
 
+  it('createFolder keeps the spelling of the folders that exist, names each folder once, and never takes an asset\'s place', async () => {
+    await create({ folderPath: '/Spelt', name: 'b.jpg' });
+    const { body } = await call('createFolder', { path: ['/spelt/New', '/SPELT/new/', '//Spelt/New', '/spelt/b.jpg', '/Spelt/b.jpg/Below'] });
+    assert.deepEqual(Object.keys(body), ['/Spelt/New', '/Spelt/b.jpg', '/Spelt/b.jpg/Below']);
+    assert.equal(body['/Spelt/New'], 'created', 'the first of the same folder named three ways says what happened');
+    assert.match(body['/Spelt/b.jpg'], /asset already exists at \/Spelt\/b.jpg/);
+    assert.match(body['/Spelt/b.jpg/Below'], /asset already exists at \/Spelt\/b.jpg/);
+    const listed = (await call('browse', { path: '/Spelt', includeExtensions: 'all' })).body as Entry[];
+    assert.deepEqual(listed.map((entry) => [entry.assetPath, entry.directory]), [['/Spelt/New', true], ['/Spelt/b.jpg', false]]);
+    // An asset created into an existing folder spelt otherwise joins it as it is spelt.
+    const hit = (await call('create', { folderPath: '/SPELT/new', name: 'c.jpg' })).body as { metadata: Record<string, string> };
+    assert.deepEqual([hit.metadata.folderPath, hit.metadata.assetPath], ['/Spelt/New', '/Spelt/New/c.jpg']);
+    assert.equal((await call('create', { folderPath: '/Spelt/b.jpg', name: 'inside.jpg' })).status, 409, 'no folder in the place of an asset');
+    assert.equal(await count('ancestorPaths:"/Spelt/b.jpg"'), 0);
+  });
+
   it('browse lists folders first, then (by default) collections only, as a bare array', async () => {
     await create({ folderPath: '/Browse/Sub', name: 'a.jpg' });
     await create({ folderPath: '/Browse', name: 'b.jpg' });

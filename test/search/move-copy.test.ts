@@ -237,6 +237,27 @@ await forEachDialect((dialect) => {
     }
   });
 
+  it('keeps the spelling of the folders that exist, and never puts a folder where an asset is', async () => {
+    await create('/Case/Src/a.jpg');
+    await create('/Case/B.TXT');
+    await create('/Case/taken.jpg');
+    assert.equal((await call('move', { source: '/Case/Src', target: '/case/Moved' })).status, 200);
+    assert.equal((await call('move', { source: '/Case/B.TXT', target: '/CASE/b.txt' })).status, 200);
+    assert.deepEqual(await under('/Case'), ['/Case/Moved/a.jpg', '/Case/b.txt', '/Case/taken.jpg']);
+    // A new spelling of a folder's own name changes that name only.
+    assert.equal((await call('move', { source: '/Case/Moved', target: '/CASE/MOVED' })).status, 200);
+    assert.deepEqual(await under('/Case'), ['/Case/MOVED/a.jpg', '/Case/b.txt', '/Case/taken.jpg']);
+    assert.equal((await call('move', { source: '/Case/MOVED', target: '/case/MOVED' })).status, 400, 'already there');
+    // A folder never lands on an asset's path: refused, or renamed.
+    for (const folderReplacePolicy of ['MERGE', 'THROW_EXCEPTION']) {
+      const refused = await call('copy', { source: '/Case/MOVED', target: '/Case/taken.jpg', folderReplacePolicy });
+      assert.equal(refused.status, 409, folderReplacePolicy);
+      assert.match(refused.body.message, /asset already exists/);
+    }
+    assert.equal((await call('copy', { source: '/Case/MOVED', target: '/Case/taken.jpg', folderReplacePolicy: 'AUTO_RENAME' })).status, 200);
+    assert.deepEqual(await under('/Case'), ['/Case/MOVED/a.jpg', '/Case/b.txt', '/Case/taken.jpg', '/Case/taken.jpg-1/a.jpg']);
+  });
+
   it('refuses impossible transfers clearly', async () => {
     await create('/Bad/a.jpg');
     const cases: Array<[string, Record<string, string>, number]> = [
