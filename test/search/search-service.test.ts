@@ -171,6 +171,29 @@ await forEachDialect((dialect) => {
     assert.match(excluded.json().message, /notValues is not supported/);
     const all = await post({ query: { QueryStringQuery: { queryString: '*:*' } }, facets: { tags: { field: 'tags', selection: { values: ['sea', 'boats'], operation: 'AND' } } } });
     assert.equal(all.statusCode, 400);
+    // So is a member of the wrong type, and a body that is no AssetSearch object.
+    const sea = { QueryStringQuery: { queryString: 'tags:sea' } };
+    const misshapen: unknown[] = [
+      { query: sea, sorting: 'name' },
+      { query: sea, sorting: [{ field: 'name', descending: 'yes' }] },
+      { query: sea, sorting: [{ descending: true }] },
+      { query: sea, facets: ['status'] },
+      { query: sea, facets: { status: 'status' } },
+      { query: sea, facets: { status: { field: 'status', selection: { values: 'Final' } } } },
+      { query: sea, facets: { status: { field: 'status', selection: { values: [{ value: 'Final' }] } } } },
+      [],
+      'tags:sea',
+      null,
+    ];
+    for (const payload of misshapen) {
+      const refused = await suite.server.app.inject({ method: 'POST', url: '/services/search', headers: { ...suite.session.headers, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+      assert.equal(refused.statusCode, 400, JSON.stringify(payload));
+      assert.equal(refused.json().errorcode, 400);
+    }
+    // Any AssetSearch member makes the body the request: maxResultHits alone is not ignored for the URL's parameters.
+    const paged = await suite.server.app.inject({ method: 'POST', url: '/services/search?q=tags:sea&num=3', headers: { ...suite.session.headers, 'content-type': 'application/json' }, payload: { maxResultHits: 0 } });
+    assert.equal(paged.statusCode, 200);
+    assert.deepEqual((paged.json() as SearchBody).hits, []);
   });
 
   it('sees changes at once: an update is found by its new tag and no longer by the old one', async () => {

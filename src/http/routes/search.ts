@@ -68,10 +68,20 @@ interface AssetSearchBody {
   returnFacets?: unknown;
 }
 
-/** The JSON body the Assets UI and some clients post (protocol §3.2); undefined when the body is not one. */
+/** The members of an `AssetSearch` body: a JSON body with any of them is one (protocol §3.2). */
+const ASSET_SEARCH_MEMBERS = ['query', 'firstResult', 'maxResultHits', 'sorting', 'metadataToReturn', 'facets', 'returnHits', 'returnFacets', 'returnHighlightedText'];
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The JSON body the Assets UI and some clients post (protocol §3.2); undefined when the request has none (the
+ * parameter form). Members of the wrong type are refused rather than ignored, which would answer other hits.
+ */
 function jsonSearch(request: FastifyRequest): { request: SearchRequest; metadataToReturn: readonly string[] | undefined } | undefined {
-  const body = request.body as AssetSearchBody | undefined;
-  if (!body || typeof body !== 'object' || Array.isArray(body) || !('query' in body || 'firstResult' in body)) return undefined;
+  if (!request.headers['content-type']?.toLowerCase().includes('json')) return undefined;
+  if (!isObject(request.body)) throw badRequest('A JSON search body must be an AssetSearch object, such as {"query": {"QueryStringQuery": {"queryString": "tags:sea"}}}');
+  const body = request.body as AssetSearchBody;
+  if (!ASSET_SEARCH_MEMBERS.some((member) => member in body)) return undefined;
   const integer = (value: unknown, fallback: number, max: number) => {
     if (value === undefined) return fallback;
     if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > max) throw badRequest('firstResult and maxResultHits must be whole numbers ≥ 0');
@@ -83,19 +93,26 @@ function jsonSearch(request: FastifyRequest): { request: SearchRequest; metadata
   }
   const queryString = body.query?.QueryStringQuery?.queryString;
   if (queryString !== undefined && typeof queryString !== 'string') throw badRequest('query.QueryStringQuery.queryString must be a string');
-  const sort: SortField[] = Array.isArray(body.sorting)
+  if (body.sorting !== undefined && !Array.isArray(body.sorting)) throw badRequest('sorting must be a list such as [{"field": "name", "descending": false}]');
+  const sort: SortField[] = body.sorting
     ? body.sorting.map((entry: unknown) => {
-        if (entry === null || typeof entry !== 'object') throw badRequest('Each sorting entry must be an object such as {"field": "name", "descending": false}');
-        const { field, descending } = entry as { field?: unknown; descending?: unknown };
-        return { ...parseSort(String(field ?? ''))[0]!, descending: descending === true };
+        if (!isObject(entry) || typeof entry.field !== 'string' || (entry.descending !== undefined && typeof entry.descending !== 'boolean')) {
+          throw badRequest('Each sorting entry must be an object such as {"field": "name", "descending": false}');
+        }
+        return { ...parseSort(entry.field)[0]!, descending: entry.descending === true };
       })
     : parseSort(undefined);
+  if (body.facets !== undefined && !isObject(body.facets)) throw badRequest('facets must be an object such as {"tags": {"field": "tags"}}');
   const facets: string[] = [];
   const selections: Record<string, string[]> = Object.create(null);
   for (const [name, facet] of Object.entries(body.facets ?? {})) {
-    const field = typeof facet?.field === 'string' ? facet.field : name;
+    if (!isObject(facet) || (facet.selection !== undefined && !isObject(facet.selection))) throw badRequest(`facets.${name.slice(0, 64)} must be an object such as {"field": "tags", "selection": {"values": ["sea"]}}`);
+    const field = typeof facet.field === 'string' ? facet.field : name;
     facets.push(field);
-    const { values, notValues, operation } = facet?.selection ?? {};
+    const { values, notValues, operation } = facet.selection ?? {};
+    if (values !== undefined && (!Array.isArray(values) || values.some((value) => typeof value !== 'string' && typeof value !== 'number'))) {
+      throw badRequest(`facets.${field.slice(0, 64)}.selection.values must be a list of values`);
+    }
     // Refused rather than ignored, which would answer with the wrong hits.
     if (Array.isArray(notValues) && notValues.length > 0) throw badRequest(`facets.${field}.selection.notValues is not supported: exclude the values in the query (-${field}:value)`);
     if (Array.isArray(values) && values.length > 1 && String(operation).toUpperCase() === 'AND') {
