@@ -140,14 +140,14 @@ export function normalizeValue(definition: FieldDefinition, raw: unknown): Store
     case 'text':
       return scalarText(name, raw);
     case 'integer': {
-      const value = Number(raw);
-      if (!Number.isSafeInteger(value)) throw badRequest(`Field ${name} must be a whole number`);
+      const value = parseNumber(raw);
+      if (value === undefined || !Number.isSafeInteger(value)) throw badRequest(`Field ${name} must be a whole number`);
       if (name === 'rating' && (value < -1 || value > 5)) throw badRequest('Field rating must be from -1 (rejected) to 5');
       return value;
     }
     case 'decimal': {
-      const value = Number(raw);
-      if (!Number.isFinite(value) || (typeof raw === 'string' && raw.trim() === '')) throw badRequest(`Field ${name} must be a number`);
+      const value = parseNumber(raw);
+      if (value === undefined) throw badRequest(`Field ${name} must be a number`);
       return value;
     }
     case 'datetime':
@@ -175,6 +175,17 @@ function boundedList(name: string, values: string[]): string[] | null {
 }
 
 /** Epoch milliseconds, an ISO 8601 date or datetime, or an EXIF-style `YYYY:MM:DD HH:MM:SS` (UTC when no zone). */
+/**
+ * A number as a client writes one: a finite JSON number, or decimal text (`3`, `-1.5`, `2e3`). Not what else
+ * Number() reads (`0x3`, `0b11`, `true`, `[3]`): undefined.
+ */
+export function parseNumber(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isFinite(raw) ? raw : undefined;
+  if (typeof raw !== 'string' || !/^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?\s*$/i.test(raw)) return undefined;
+  const value = Number(raw);
+  return Number.isFinite(value) ? value : undefined;
+}
+
 export function parseDate(raw: unknown): number | undefined {
   if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
   if (typeof raw !== 'string') return undefined;
@@ -183,8 +194,13 @@ export function parseDate(raw: unknown): number | undefined {
   const exif = /^(\d{4}):(\d{2}):(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
   const isoText = exif ? `${exif[1]}-${exif[2]}-${exif[3]}T${exif[4] ?? '00'}:${exif[5] ?? '00'}:${exif[6] ?? '00'}Z` : text;
   const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(isoText) || !/\d{2}:\d{2}/.test(isoText);
-  const match = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/i.exec(isoText);
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/i.exec(isoText);
   if (!match) return undefined;
+  // A day the month does not have (`2026-02-30`) is no date: Date.parse would roll it over into March.
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  // setUTCFullYear, as Date.UTC would read years 0-99 as 1900-1999.
+  const daysInMonth = new Date(new Date(0).setUTCFullYear(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
   const value = Date.parse(hasZone ? isoText.replace(' ', 'T') : `${isoText.replace(' ', 'T')}Z`);
   return Number.isNaN(value) ? undefined : value;
 }

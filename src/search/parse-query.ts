@@ -1,5 +1,5 @@
 import lucene, { type BinaryNode, type Node, type RangeNode, type TermNode } from 'lucene';
-import { type FieldDefinition, fieldDefinition, METADATA_COMPLETE } from '../assets/fields.js';
+import { type FieldDefinition, fieldDefinition, METADATA_COMPLETE, parseNumber } from '../assets/fields.js';
 import { badRequest } from '../lib/errors.js';
 import { type DateSpan, resolveQueryDate } from './date-math.js';
 import type { QueryNode } from './query.js';
@@ -317,8 +317,8 @@ function dateSpan(definition: FieldDefinition, text: string, now: number): DateS
 
 function typedBound(definition: FieldDefinition, text: string): number | string {
   if (definition.type === 'text') return text.toLowerCase();
-  const value = Number(text);
-  if (!Number.isFinite(value) || text.trim() === '') throw badRequest(`"${text.slice(0, 50)}" is not a number for field ${definition.name}`);
+  const value = parseNumber(text);
+  if (value === undefined) throw badRequest(`"${text.slice(0, 50)}" is not a number for field ${definition.name}`);
   return value;
 }
 

@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Asset } from '../assets/asset-store.js';
+import { parseNumber } from '../assets/fields.js';
 import type { DatabaseHandle } from '../db/database.js';
 import type { Clock } from '../lib/clock.js';
 import { badRequest } from '../lib/errors.js';
@@ -131,7 +132,7 @@ const sortsInIndex = (sort: SortField[], lookups: Lookup[]) =>
 function selectionOf(field: string, values: string[]): Selection {
   const kind = facetKind(field);
   if (kind.numeric) {
-    const keys = values.map(Number).filter(Number.isFinite);
+    const keys = values.map(parseNumber).filter((key) => key !== undefined);
     if (keys.length === 0) return { field, keys, lookup: { kind: 'assets', condition: sql`1 = 0` } };
     return { field, keys, lookup: { kind: 'values', where: sql`v.field = ${field} AND v.value_num IN (${sql.join(keys)})`, oneField: true } };
   }

@@ -279,6 +279,10 @@ await forEachDialect((dialect) => {
       [{ folderPath: '/Bad', metadata: '{"fileSize":1}' }, /cannot be set/],
       [{ folderPath: '/Bad', rating: '9' }, /rating/],
       [{ folderPath: '/Bad', metadata: '{"created":"yesterday"}' }, /date/],
+      // Read by Number() and Date.parse, meant by nobody: a hexadecimal rating, 30 February (it became 2 March).
+      [{ folderPath: '/Bad', rating: '0x3' }, /rating must be a whole number/],
+      [{ folderPath: '/Bad', metadata: '{"rating":true}' }, /rating must be a whole number/],
+      [{ folderPath: '/Bad', metadata: '{"created":"2026-02-30"}' }, /date/],
     ];
     for (const [fields, message] of cases) {
       const response = await api.upload('create', fields, { path: photo, name: fields.name ?? 'ok.jpg' });

@@ -271,6 +271,10 @@ await forEachDialect((dialect) => {
     assert.match((await search({ q: 'nosuchfield:x' })).body.message, /Unknown field "nosuchfield"/);
     assert.match((await search({ q: 'rating:[a TO b]' })).body.message, /not a number/);
     assert.match((await search({ q: 'created:[yesterday TO now]' })).body.message, /not a date/);
+    // What Number() and Date.parse would read but a client does not mean: a hexadecimal rating, 30 February.
+    assert.match((await search({ q: 'rating:0x3' })).body.message, /not a number/);
+    assert.match((await search({ q: 'created:2026-02-30' })).body.message, /not a date/);
+    assert.match((await search({ q: 'created:[2025-04-31 TO *]' })).body.message, /not a date/);
     const hostile = [
       '('.repeat(200) + 'x' + ')'.repeat(200),
       'x'.repeat(100 * 1024),
