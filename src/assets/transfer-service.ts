@@ -73,7 +73,8 @@ export class TransferService {
     const sourceFolder = normalizeFolderPath(source);
     const canonical = await folders.canonicalPath(sourceFolder);
     if (!canonical || canonical === '/') throw notFound(`No asset or folder at ${source}`);
-    const target = normalizeFolderPath(request.target);
+    // As for an asset, a target that ends in `/` means "into that folder", keeping the name.
+    const target = request.target.endsWith('/') ? joinPath(normalizeFolderPath(request.target), splitAssetPath(canonical).filename) : normalizeFolderPath(request.target);
     if (target === '/') throw badRequest('The target of a folder move or copy must be a folder, not the root');
     if (target.toLowerCase() === canonical.toLowerCase() && request.mode === 'copy') throw badRequest('A folder cannot be copied onto itself');
     if (target.toLowerCase().startsWith(`${canonical.toLowerCase()}/`)) throw badRequest(`${target} is inside ${canonical}: a folder cannot go into itself`);

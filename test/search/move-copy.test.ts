@@ -187,6 +187,12 @@ await forEachDialect((dialect) => {
     assert.equal((await call('move', { source: '/From/c.jpg', target: '/Beside/', fileReplacePolicy: 'THROW_EXCEPTION' })).status, 409);
     assert.equal((await call('move', { source: '/From/c.jpg', target: '/Beside/' })).status, 200);
     assert.deepEqual(await under('/Beside'), ['/Beside/c-1.jpg']);
+    // A trailing `/` means "into it" for a folder too; without it, the path is the folder's new one.
+    await create('/Trail/Src/d.jpg');
+    await call('createFolder', { path: '/Trail/Dir' });
+    assert.equal((await call('copy', { source: '/Trail/Src', target: '/Trail/Dir/' })).status, 200);
+    assert.equal((await call('copy', { source: '/Trail/Src', target: '/Trail/Dir' })).status, 200);
+    assert.deepEqual(await under('/Trail'), ['/Trail/Dir-1/d.jpg', '/Trail/Dir/Src/d.jpg', '/Trail/Src/d.jpg']);
   });
 
   it('AUTO_RENAME shortens a name at the length limit so that its renamed form stays valid', async () => {
