@@ -19,10 +19,11 @@ export interface HitOptions {
   signer?: UrlSigner;
 }
 
-/** `metadataToReturn`: missing or `all` → every field; empty → a minimal set; else the listed fields. */
+/** `metadataToReturn`: missing or `all` (also among names: `all,name`) → every field; empty → a minimal set; else the listed fields. */
 export function parseMetadataToReturn(raw: string | undefined): readonly string[] | undefined {
-  if (raw === undefined || raw.trim().toLowerCase() === 'all') return undefined;
+  if (raw === undefined) return undefined;
   const names = raw.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.some((name) => name.toLowerCase() === 'all')) return undefined;
   return names.length === 0 ? MINIMAL_FIELDS : names;
 }
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { assetFields, assetMetadata } from '../../src/assets/asset-fields.js';
 import type { Asset } from '../../src/assets/asset-store.js';
 import { encodeValue, fieldDefinition } from '../../src/assets/fields.js';
-import { toHit } from '../../src/http/hits.js';
+import { parseMetadataToReturn, toHit } from '../../src/http/hits.js';
 
 const base: Asset = {
   id: 'a1b2c3',
@@ -75,6 +75,14 @@ describe('asset fields and hits', () => {
     assert.equal(fields.fileSize, base.fileSize);
     assert.deepEqual(fields.cf_regions, ['EMEA', 'APAC']);
     assert.equal(assetMetadata(variants[4]!).assetCreator, 'imported');
+  });
+
+  it('reads metadataToReturn as every field, a minimal set or a list', () => {
+    assert.equal(parseMetadataToReturn(undefined), undefined);
+    assert.equal(parseMetadataToReturn(' ALL '), undefined);
+    assert.equal(parseMetadataToReturn('name,all'), undefined, '`all` among names is still every field');
+    assert.deepEqual(parseMetadataToReturn(''), ['assetPath', 'filename', 'assetDomain', 'assetType']);
+    assert.deepEqual(parseMetadataToReturn(' tags, name ,'), ['tags', 'name']);
   });
 
   it('returns only the fields asked for, in field order, and URLs only for what exists', () => {
