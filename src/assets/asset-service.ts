@@ -13,7 +13,7 @@ import type { StagedBlob, StoredBlob } from '../storage/blob-store.js';
 import { type Asset, AssetStore, type AssetVersion } from './asset-store.js';
 import { applyModifications, fieldDefinition, normalizeValue, type StoredValue } from './fields.js';
 import { FolderStore } from './folder-store.js';
-import { assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, splitAssetPath } from './paths.js';
+import { assertNewName, assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, splitAssetPath } from './paths.js';
 
 export interface UploadedFile {
   staged: StagedBlob;
@@ -77,6 +77,7 @@ export class AssetService {
   /** Creates an asset; a staged file is committed only once the request has passed every check. */
   async create(user: User, request: CreateRequest): Promise<Asset> {
     const { folderPath, filename, explicitName } = resolveLocation(request);
+    assertNewName(filename, 'file name');
     const requested = normalizeFields(request.metadata, { forCreate: true });
     const extension = extensionOf(filename);
     const domain = domainOf(extension);

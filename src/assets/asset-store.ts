@@ -3,7 +3,7 @@ import type { AssetTable, Database, RenditionTable } from '../db/schema.js';
 import { conflict } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { StoredValue } from './fields.js';
-import { folderChain } from './paths.js';
+import { assertNewName, folderChain } from './paths.js';
 
 export interface Asset {
   id: string;
@@ -94,6 +94,7 @@ export class AssetStore {
       if (await this.db.selectFrom('folders').select('id').where('path_key', '=', path.toLowerCase()).executeTakeFirst()) continue;
       if (await this.existsAtPath(path)) throw conflict(`An asset already exists at ${path}: a folder cannot take its place`);
       const slash = path.lastIndexOf('/');
+      assertNewName(path.slice(slash + 1), 'folder name');
       await this.db
         .insertInto('folders')
         .values({

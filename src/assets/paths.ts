@@ -14,6 +14,20 @@ export function assertValidName(name: string, what = 'name'): void {
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw badRequest(`Invalid ${what}: longer than ${MAX_NAME_BYTES} bytes`);
 }
 
+/**
+ * Characters a new name may not bring in (names that have them are still found, renamed and removed): C1
+ * controls; the bidirectional overrides, embeddings and isolates, with which `invoice\u202Egpj.exe` shows as
+ * `invoiceexe.jpg`; the noncharacters U+FFFE and U+FFFF; and half of a surrogate pair, which is no text.
+ */
+const DECEPTIVE_CHARACTERS = /[\u0080-\u009f\u202a-\u202e\u2066-\u2069\ufffe\uffff\p{Cs}]/u;
+
+/** A name about to be given to a new asset or folder, or by a move: valid, and nothing that disguises it. */
+export function assertNewName(name: string, what = 'name'): void {
+  assertValidName(name, what);
+  const bad = DECEPTIVE_CHARACTERS.exec(name);
+  if (bad) throw badRequest(`Invalid ${what}: it may not contain the character U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
 /** `/A/B` from `/A/B/`, checking every segment; `/` is the root. */
 export function normalizeFolderPath(path: string): string {
   if (!path.startsWith('/') || path.length > MAX_PATH_LENGTH) throw badRequest(`Invalid folderPath "${path.slice(0, 200)}": it must start with /`);

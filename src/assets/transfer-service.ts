@@ -13,7 +13,7 @@ import { writeSearchIndex } from '../search/search-index-store.js';
 import { type Asset, AssetStore } from './asset-store.js';
 import { MAX_BULK_ASSETS } from './folder-service.js';
 import { FolderStore } from './folder-store.js';
-import { assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, renamedFolder, splitAssetPath } from './paths.js';
+import { assertNewName, assertValidName, domainOf, extensionOf, joinPath, mimeTypeOf, normalizeFolderPath, renamed, renamedFolder, splitAssetPath } from './paths.js';
 
 export const FOLDER_POLICIES = ['AUTO_RENAME', 'MERGE', 'THROW_EXCEPTION'] as const;
 export const FILE_POLICIES = ['AUTO_RENAME', 'OVERWRITE', 'OVERWRITE_IF_NEWER', 'REMOVE_SOURCE', 'THROW_EXCEPTION', 'DO_NOTHING'] as const;
@@ -223,7 +223,9 @@ class Transfer {
 
   /** Puts one asset at folderPath/filename, resolving a clash by the file policy; false when nothing was done. */
   private async place(asset: Asset, folderPath: string, requestedName: string, policy: FilePolicy): Promise<boolean> {
-    assertValidName(requestedName, 'file name');
+    // A name an asset already has goes along as it is (a folder moved with it).
+    if (requestedName === asset.filename) assertValidName(requestedName, 'file name');
+    else assertNewName(requestedName, 'file name');
     let filename = requestedName;
     if (await this.folders.exists(joinPath(folderPath, filename))) {
       // A folder holds the name: only a new name gets round it.

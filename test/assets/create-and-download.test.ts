@@ -283,6 +283,10 @@ await forEachDialect((dialect) => {
       [{ folderPath: '/Bad', rating: '0x3' }, /rating must be a whole number/],
       [{ folderPath: '/Bad', metadata: '{"rating":true}' }, /rating must be a whole number/],
       [{ folderPath: '/Bad', metadata: '{"created":"2026-02-30"}' }, /date/],
+      // Names that disguise themselves: `invoice\u202Egpj.exe` shows as invoiceexe.jpg.
+      [{ folderPath: '/Bad', name: 'invoice\u202Egpj.exe' }, /U\+202E/],
+      [{ folderPath: '/Bad/\u2066Hidden' }, /U\+2066/],
+      [{ folderPath: '/Bad', name: 'bell\u0085.jpg' }, /U\+0085/],
     ];
     for (const [fields, message] of cases) {
       const response = await api.upload('create', fields, { path: photo, name: fields.name ?? 'ok.jpg' });

@@ -31,6 +31,7 @@ await forEachDialect((dialect) => {
     assert.equal(body['/Spelt/New'], 'created', 'the first of the same folder named three ways says what happened');
     assert.match(body['/Spelt/b.jpg'], /asset already exists at \/Spelt\/b.jpg/);
     assert.match(body['/Spelt/b.jpg/Below'], /asset already exists at \/Spelt\/b.jpg/);
+    assert.match((await call('createFolder', { path: '/Spelt/\u202Ecod.exe' })).body['/Spelt/\u202Ecod.exe'], /may not contain the character U\+202E/);
     const listed = (await call('browse', { path: '/Spelt', includeExtensions: 'all' })).body as Entry[];
     assert.deepEqual(listed.map((entry) => [entry.assetPath, entry.directory]), [['/Spelt/New', true], ['/Spelt/b.jpg', false]]);
     // An asset created into an existing folder spelt otherwise joins it as it is spelt.
