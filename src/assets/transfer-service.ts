@@ -112,6 +112,8 @@ class Transfer {
   private mode: 'move' | 'copy' = 'move';
   /** Render jobs sent for copies whose source was still being rendered. */
   queuedJobs = 0;
+  /** Assets this transfer has put in place: sources that a later source (flattened, same name) must not replace. */
+  private readonly placed = new Set<string>();
   private user = '';
 
   constructor(
@@ -235,7 +237,9 @@ class Transfer {
     let existing = await this.assets.findByPath(joinPath(folderPath, filename));
     if (existing?.id === asset.id && this.mode === 'move') existing = undefined; // a rename that only changes case
     if (existing) {
-      switch (policy) {
+      // Two sources of one name (flattenFolders): the policies that would drop one of them keep both instead.
+      const dropsASource = this.placed.has(existing.id) && (policy === 'OVERWRITE' || policy === 'OVERWRITE_IF_NEWER' || policy === 'REMOVE_SOURCE');
+      switch (dropsASource ? 'AUTO_RENAME' : policy) {
         case 'THROW_EXCEPTION':
           throw conflict(`An asset already exists at ${existing.assetPath}`);
         case 'DO_NOTHING':
@@ -276,9 +280,11 @@ class Transfer {
       const moved: Asset = { ...asset, ...located };
       await this.assets.update(moved);
       await writeSearchIndex(this.db, this.dialect, moved);
+      this.placed.add(moved.id);
       return true;
     }
     const copy: Asset = { ...asset, ...located, id: newId(), versionNumber: 1, contentEtag: 1, createdAt: now, creator: this.user };
+    this.placed.add(copy.id);
     if (!(await this.assets.insert(copy))) throw conflict(`An asset already exists at ${copy.assetPath}`);
     await this.assets.copyRenditions(asset, copy.id, copy.contentEtag);
     // Renditions still being made for the source are not there to copy: the copy gets its own job.

@@ -86,6 +86,17 @@ await forEachDialect((dialect) => {
     assert.deepEqual(await under('/Flat'), ['/Flat/one.jpg', '/Flat/two.jpg']);
   });
 
+  it('flattened, sources of one name never replace each other, whatever the file policy', async () => {
+    for (const fileReplacePolicy of ['OVERWRITE', 'OVERWRITE_IF_NEWER', 'REMOVE_SOURCE']) {
+      // The policy is for assets already at the target; of two sources, the second is renamed rather than drop one.
+      const folder = `/Same${fileReplacePolicy}`;
+      await create(`${folder}/C/One/y.jpg`);
+      await create(`${folder}/C/Two/y.jpg`);
+      assert.deepEqual((await call('move', { source: `${folder}/C`, target: `${folder}/D`, fileReplacePolicy, flattenFolders: 'true' })).body, { processedCount: 2, errorCount: 0 }, fileReplacePolicy);
+      assert.deepEqual(await under(`${folder}/D`), [`${folder}/D/y-1.jpg`, `${folder}/D/y.jpg`], fileReplacePolicy);
+    }
+  });
+
   it('filterQuery limits which assets go, and the source folder stays', async () => {
     await create('/Filter/keep.jpg', { status: 'Draft' });
     await create('/Filter/go.jpg', { status: 'Final' });
