@@ -128,6 +128,8 @@ export interface SearchResult {
   startSeconds: number;
   /** GET /services/profile with the same token: what any API call costs (auth, routing, a small JSON answer). */
   floorMs: number[];
+  /** GET /services/search?q=id:none: what any search costs before its own work. */
+  emptySearchMs: number[];
   concurrent?: { clients: number; queries: number; perKind: number; sequentialSeconds: number; concurrentSeconds: number; sequentialMs: number[]; concurrentMs: number[] };
   measureSeconds: number;
   samplesWanted: number;
@@ -308,13 +310,16 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
     }
     log(`measured in ${formatNumber((performance.now() - measureStart) / 1000)} s`);
 
-    // The floor of any API call: an authenticated GET answering a small JSON object.
+    // The floor of any API call (an authenticated GET answering a small JSON object), and of any search (one that
+    // finds nothing: a search thread's turn, the query parsed, one index lookup, the answer's envelope). In turns.
     const floorMs: number[] = [];
-    for (let index = 0; index < 220; index++) {
+    const emptySearchMs: number[] = [];
+    for (let index = 0; index < 440; index++) {
+      const [path, into] = index % 2 === 0 ? ['/services/profile', floorMs] : ['/services/search?q=id:none', emptySearchMs];
       const begin = performance.now();
-      const response = await http.get('/services/profile');
-      if (response.status !== 200) throw new Error(`GET /services/profile: HTTP ${response.status}`);
-      if (index >= 20) floorMs.push(performance.now() - begin);
+      const response = await http.get(path);
+      if (response.status !== 200) throw new Error(`GET ${path}: HTTP ${response.status}`);
+      if (index >= 40) into.push(performance.now() - begin);
     }
 
     // 4. Concurrent clients: the same list once one at a time, once `concurrency` at a time (HTTP only).
@@ -367,6 +372,7 @@ export async function runSearchBenchmark(options: SearchOptions = {}): Promise<S
       errorLines,
       startSeconds,
       floorMs,
+      emptySearchMs,
       ...(concurrent ? { concurrent } : {}),
       measureSeconds,
       samplesWanted,
@@ -783,6 +789,12 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
     unit: 'ms',
     display: `${ms(p(result.floorMs, 0.5))} / ${ms(p(result.floorMs, 0.95))} ms`,
   });
+  figures.push({
+    name: 'HTTP floor: a search that finds nothing (q=id:none), p50 / p95 §',
+    value: p(result.emptySearchMs, 0.5),
+    unit: 'ms',
+    display: `${ms(p(result.emptySearchMs, 0.5))} / ${ms(p(result.emptySearchMs, 0.95))} ms`,
+  });
   if (result.concurrent) {
     const c = result.concurrent;
     const sequentialRate = c.queries / c.sequentialSeconds;
@@ -870,7 +882,9 @@ function searchReport(result: Omit<SearchResult, 'report'>, seconds: number): Be
   }
   notes.push(
     `§ The same client and token on GET /services/profile (authentication, routing, a small JSON answer), ${result.floorMs.length} requests: ` +
-      `what every call costs before any search work. The difference between the HTTP and SearchService columns is this floor plus shaping 50 hits ` +
+      `what every call costs before any search work; and, in turns with it, on a search that finds nothing (\`q=id:none\`, ${result.emptySearchMs.length} requests): ` +
+      `what every search costs before its own work (a search thread's turn, parsing, one index lookup, the envelope). ` +
+      `The difference between the HTTP and SearchService columns is the second floor plus shaping 50 hits ` +
       `(every field, URLs, highlightedText) and writing them as JSON.`,
   );
   if (result.concurrent) {
