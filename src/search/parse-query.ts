@@ -10,10 +10,16 @@ const MAX_DEPTH = 32;
 const MAX_TERMS = 512;
 const IMPLICIT = '<implicit>';
 
+const searchOnly = (name: string): FieldDefinition => ({ name, type: 'text', multivalue: false, editable: false, group: 'system' });
+
+/**
+ * The relation terms of protocol §3.5 (`relatedTo:<id> relationTarget:child relationType:contains`, how clients
+ * list a collection). Damson keeps no relations yet (§4.10), so they find what is true: nothing.
+ */
+const RELATION_FIELDS = new Set(['relatedTo', 'relationTarget', 'relationType']);
+
 /** Fields that exist only for searching. */
-const SEARCH_ONLY_FIELDS: Record<string, FieldDefinition> = {
-  id: { name: 'id', type: 'text', multivalue: false, editable: false, group: 'system' },
-};
+const SEARCH_ONLY_FIELDS: Record<string, FieldDefinition> = Object.fromEntries(['id', ...RELATION_FIELDS].map((name) => [name, searchOnly(name)]));
 
 export function searchableField(name: string): FieldDefinition | undefined {
   // Own properties only: `constructor` or `__proto__` (a sort or a query field) must not find Object's.
@@ -244,7 +250,8 @@ function termNode(original: TermNode, inheritedField: string | undefined, now: n
 function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean, now: number): QueryNode {
   const value = node.term;
   // Every asset's metadata is complete: `metadataComplete:true` (or `:*`) is every asset, any other value none.
-  if (definition.name === METADATA_COMPLETE) return wildcardMatches(value, 'true', pattern) ? { kind: 'all' } : { kind: 'not', child: { kind: 'all' } };
+  if (definition.name === METADATA_COMPLETE) return wildcardMatches(value, 'true', pattern) ? { kind: 'all' } : NOTHING;
+  if (RELATION_FIELDS.has(definition.name)) return NOTHING;
   if (pattern && definition.type !== 'text') {
     // `rating:*`: has a value. Other wildcards only make sense on text.
     if (value !== '*') throw badRequest(`Wildcards apply to text; ${definition.name} holds ${definition.type === 'datetime' ? 'dates' : 'numbers'} (use a range)`);
@@ -261,6 +268,9 @@ function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean
   const bound = typedBound(definition, value);
   return { kind: 'range', field: definition.name, min: bound, max: bound, minInclusive: true, maxInclusive: true };
 }
+
+/** A query that matches no asset. */
+const NOTHING: QueryNode = { kind: 'not', child: { kind: 'all' } };
 
 /** Whether `text` is `value`, any case, where `pattern` makes `*` and `?` in `value` wildcards. */
 function wildcardMatches(value: string, text: string, pattern: boolean): boolean {

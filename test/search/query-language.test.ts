@@ -132,6 +132,10 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['metadataComplete:t*', () => true],
   ['metadataComplete:false', () => false],
   ['tags:sea OR metadataComplete:false', (a) => tagged(a, 'sea')],
+  // Relations (a collection's members) do not exist yet: a relation search finds nothing, and nothing is excluded.
+  ['relatedTo:AbCdEf0123456789abcdef relationTarget:child relationType:contains', () => false],
+  ['relatedTo:*', () => false],
+  ['tags:sea -relatedTo:AbCdEf0123456789abcdef', (a) => tagged(a, 'sea')],
   // Forty terms chained by OR are no nesting (the grammar makes a level of each).
   [Array.from({ length: 40 }, (_, i) => `rating:${(i % 7) - 1}`).join(' OR '), () => true],
   // A date bound covers its whole day, as Elasticsearch reads it: this is all of 2021, 31 December included.
