@@ -32,6 +32,12 @@ const OPEN_REDIRECTS = [
   'https://trusted.example:8443/',
   '/%5Cevil.example',
   '/\t/evil.example',
+  // Dot segments that the URL parser removes, leaving a path that starts with `//`.
+  '/.//evil.example',
+  '/..//evil.example',
+  '/x/..//evil.example',
+  '/%2e//evil.example',
+  '/a/b/../..//evil.example',
 ];
 
 /** Case 26 and 27: header injection and encoding abuse. */
