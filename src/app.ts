@@ -24,6 +24,7 @@ import { fieldRoutes } from './http/routes/fields.js';
 import { folderRoutes } from './http/routes/folders.js';
 import { searchRoutes } from './http/routes/search.js';
 import { sessionRoutes } from './http/routes/session.js';
+import { BODY_LIMIT_BYTES } from './http/params.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { pingRedis } from './lib/redis.js';
@@ -44,8 +45,6 @@ export interface AppOptions {
   database?: DatabaseHandle;
 }
 
-/** Service requests are small; uploads go through the multipart streaming path with their own limits. */
-const BODY_LIMIT_BYTES = 1024 * 1024;
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** Finished jobs are kept this long for inspection, then deleted. */
 const JOB_HISTORY_MS = 24 * 60 * 60 * 1000;

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { isTruthyWord } from '../config.js';
-import { badRequest } from '../lib/errors.js';
+import { badRequest, DamsonError } from '../lib/errors.js';
 import { isOutOfSpace } from '../lib/unavailable.js';
 
 /**
@@ -69,6 +69,11 @@ export interface FileHandling {
  * read delivers at most 64 KiB, so above that no request over HTTP can get there; memory per upload stays bounded.
  */
 const PART_BUFFER_BYTES = 1024 * 1024;
+/**
+ * Service requests are small: a body, or a multipart field, of at most this many bytes. Uploaded files go
+ * through the multipart streaming path with limits of their own.
+ */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export async function readParams(request: FastifyRequest, files?: FileHandling): Promise<Params> {
   const collector = new ParamCollector();
@@ -77,7 +82,11 @@ export async function readParams(request: FastifyRequest, files?: FileHandling):
     try {
       const parts = request.parts({ fileHwm: PART_BUFFER_BYTES, ...(files ? { limits: { fileSize: files.maxFileBytes, files: 1 } } : {}) });
       for await (const part of parts) {
-        if (part.type === 'field') collector.add(part.fieldname, part.value);
+        if (part.type === 'field') {
+          // The multipart parser cuts a longer value short without a word: refused, never stored cut.
+          if (part.valueTruncated) throw new DamsonError(413, `Parameter ${part.fieldname.slice(0, 64)} is longer than ${BODY_LIMIT_BYTES} bytes`);
+          collector.add(part.fieldname, part.value);
+        }
         else if (files) await files.onFile(part);
         else await pipeline(part.file, new Writable({ write: (_chunk, _encoding, done) => done() }));
       }

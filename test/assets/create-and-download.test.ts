@@ -294,6 +294,15 @@ await forEachDialect((dialect) => {
       assert.equal(response.status, 400, JSON.stringify(fields));
       assert.match(body.message, message);
     }
+    // A field longer than a service body may be is refused whole, before or after the file, never stored cut short.
+    const longTags = Array.from({ length: 990 }, (_, index) => `${index}`.padStart(4, '0') + 'k'.repeat(1100)).join(',');
+    for (const fileFirst of [false, true]) {
+      const response = fileFirst
+        ? await api.upload('create', { folderPath: '/Bad' }, { path: photo, name: 'long.jpg' }, { tags: longTags })
+        : await api.upload('create', { folderPath: '/Bad', tags: longTags }, { path: photo, name: 'long.jpg' });
+      assert.equal(response.status, 413, `file first: ${fileFirst}`);
+      assert.match(((await response.json()) as { message: string }).message, /Parameter tags is longer than 1048576 bytes/);
+    }
     const after = (await server.app.damson.database.db.selectFrom('assets').select('id').execute()).length;
     assert.equal(after, before);
     assert.deepEqual(readdirSync(join(server.dataDir, 'tmp')).filter((name) => name.endsWith('.part')), [], 'no staged file left behind');

@@ -8,7 +8,8 @@ export interface Client {
   baseUrl: string;
   session: Session;
   /** POST multipart to a service with the session cookie and CSRF token. */
-  upload(service: string, fields: Record<string, string | string[]>, file?: { path: string; name?: string; type?: string }): Promise<Response>;
+  /** A multipart POST: `fields`, then the file as Filedata, then `fieldsAfter`. */
+  upload(service: string, fields: Record<string, string | string[]>, file?: { path: string; name?: string; type?: string }, fieldsAfter?: Record<string, string>): Promise<Response>;
   get(pathOrUrl: string, headers?: Record<string, string>, options?: { anonymous?: boolean; method?: string }): Promise<Response>;
 }
 
@@ -24,12 +25,13 @@ export async function client(server: TestServer, session: Session): Promise<Clie
   return {
     baseUrl,
     session,
-    async upload(service, fields, file) {
+    async upload(service, fields, file, fieldsAfter = {}) {
       const form = new FormData();
       for (const [name, value] of Object.entries(fields)) {
         for (const item of Array.isArray(value) ? value : [value]) form.append(name, item);
       }
       if (file) form.append('Filedata', await openAsBlob(file.path, { type: file.type ?? 'application/octet-stream' }), file.name ?? basename(file.path));
+      for (const [name, value] of Object.entries(fieldsAfter)) form.append(name, value);
       return fetch(`${baseUrl}/services/${service}`, { method: 'POST', body: form, headers: session.headers });
     },
     get(pathOrUrl, headers = {}, options = {}) {
