@@ -1,21 +1,21 @@
 import type { FastifyRequest } from 'fastify';
 
-/** Parameters whose values are secrets. They may arrive in the query string, so URLs are scrubbed before logging. */
-const SECRET_PARAMETER = /^(password|cred|authcred|authtoken|token|csrftoken|requestsecret|secret|apikey|x-csrf-token)$/i;
+/**
+ * Words in the names of parameters whose values are secrets (password, cred, authcred, authToken, csrfToken,
+ * requestSecret, apiKey…). Matched in the name reduced to its letters, so that a name spelt a little off
+ * (`password[]`, `password%00`, `authcred;`) still counts: a server that reads it leniently must not log it.
+ */
+const SECRET_NAME = /password|passwd|cred|token|secret|apikey|csrf/;
 
+/** Whether a raw (maybe percent-encoded) parameter name names a secret. */
+const isSecretName = (rawName: string) => SECRET_NAME.test(safeDecode(rawName).toLowerCase().replace(/[^a-z]/g, ''));
+
+/**
+ * A URL fit for the log: the value of every `name=value` pair whose name names a secret is replaced, in the query
+ * string and as a path parameter (`/file/x;password=…`) alike.
+ */
 export function redactUrl(url: string): string {
-  const queryStart = url.indexOf('?');
-  if (queryStart < 0) return url;
-  const query = url
-    .slice(queryStart + 1)
-    .split('&')
-    .map((pair) => {
-      const separator = pair.indexOf('=');
-      const rawName = separator < 0 ? pair : pair.slice(0, separator);
-      return SECRET_PARAMETER.test(safeDecode(rawName).trim()) ? `${rawName}=[REDACTED]` : pair;
-    })
-    .join('&');
-  return `${url.slice(0, queryStart)}?${query}`;
+  return url.replace(/([?&;])([^=&?#]*)=([^&;#]*)/g, (pair, separator: string, rawName: string) => (isSecretName(rawName) ? `${separator}${rawName}=[REDACTED]` : pair));
 }
 
 function safeDecode(value: string): string {
