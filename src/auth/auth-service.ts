@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
 import { tooManyRequests } from '../lib/errors.js';
 import { hashPassword, isPasswordTooLong, needsRehash, verifyPassword } from './passwords.js';
@@ -16,11 +17,11 @@ export interface AuthPolicy {
   maxSessionsPerUser?: number;
 }
 
-/** Who is calling, as established by a session or API token. */
+/** Who is calling, as established by a session or API token, or by `authcred` for one request (no token: `tokenHash` empty). */
 export interface Principal {
   user: User;
   tokenHash: string;
-  kind: TokenKind;
+  kind: TokenKind | 'authcred';
   csrfHash: string | null;
 }
 
@@ -34,6 +35,18 @@ export interface Credentials {
 export type SessionLogin = { ok: true; user: User; token: string; csrfToken: string } | { ok: false };
 export type ApiLogin = { ok: true; user: User; token: string } | { ok: false };
 
+/** `cred` and `authcred`: base64 of `user:password`. Malformed input becomes credentials that fail. */
+export function credentialsFromBase64(encoded: string, ip: string): Credentials {
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const separator = decoded.indexOf(':');
+  if (separator < 0) return { username: '', password: '', ip };
+  return { username: decoded.slice(0, separator), password: decoded.slice(separator + 1), ip };
+}
+
+/** How long a verified `authcred` is remembered, and for how many credentials at most. */
+const AUTHCRED_REMEMBER_MS = 60_000;
+const AUTHCRED_REMEMBERED_MAX = 1000;
+
 /** The one message for every failed login, so that nobody learns which accounts exist. */
 export const LOGIN_FAULT_MESSAGE = 'Invalid username or password';
 
@@ -42,6 +55,10 @@ const USERNAME_MAX_LENGTH = 256;
 export class AuthService {
   /** Verified for unknown users, so their failures take as long as a real user's. */
   private dummyHash: Promise<string> | undefined;
+  /** `authcred` credentials verified lately, by their keyed hash (see authenticateCredentials). */
+  private readonly verifiedCredentials = new Map<string, { userId: string; passwordHash: string; until: number }>();
+  /** Keys the hashes of remembered credentials: never stored, different in every process. */
+  private readonly credentialKey = randomBytes(32);
 
   constructor(
     private readonly users: UserStore,
@@ -90,6 +107,28 @@ export class AuthService {
     return { user, tokenHash, kind: stored.kind, csrfHash: stored.csrfHash };
   }
 
+  /**
+   * `authcred` (protocol §6.4): credentials on a request that reads, authenticating that request alone; throttled
+   * as logins are. A page of thumbnails would run the password hash once per image, so a success is remembered
+   * for a minute, under a keyed hash of the credentials, and only while the user's password hash is unchanged.
+   */
+  async authenticateCredentials(credentials: Credentials): Promise<Principal | null> {
+    const key = createHmac('sha256', this.credentialKey).update(`${credentials.username}\u0000${credentials.password}`).digest('hex');
+    const now = this.clock.now();
+    const remembered = this.verifiedCredentials.get(key);
+    if (remembered && remembered.until > now) {
+      const user = await this.users.findById(remembered.userId);
+      if (user?.enabled && user.passwordHash === remembered.passwordHash) return { user, tokenHash: '', kind: 'authcred', csrfHash: null };
+    }
+    this.verifiedCredentials.delete(key);
+    const user = await this.verifyCredentials(credentials);
+    if (!user) return null;
+    // The oldest goes first (a Map keeps insertion order).
+    if (this.verifiedCredentials.size >= AUTHCRED_REMEMBERED_MAX) this.verifiedCredentials.delete(this.verifiedCredentials.keys().next().value!);
+    this.verifiedCredentials.set(key, { userId: user.id, passwordHash: user.passwordHash, until: now + AUTHCRED_REMEMBER_MS });
+    return { user, tokenHash: '', kind: 'authcred', csrfHash: null };
+  }
+
   /** Login sessions need the CSRF token on unsafe methods; apilogin tokens never do. */
   requiresCsrf(principal: Principal): boolean {
     return principal.kind === 'session';
@@ -100,7 +139,8 @@ export class AuthService {
   }
 
   async logout(principal: Principal): Promise<void> {
-    await this.tokens.revoke(principal.tokenHash);
+    // `authcred` opened no session: nothing to end.
+    if (principal.kind !== 'authcred') await this.tokens.revoke(principal.tokenHash);
   }
 
   /** Removes expired sessions and throttle windows; called periodically. */

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthService, Principal } from '../auth/auth-service.js';
+import { type AuthService, credentialsFromBase64, type Principal } from '../auth/auth-service.js';
 import { REQUEST_SECRET_PARAMETER, type UrlSigner } from '../auth/url-signer.js';
 import { DamsonError, forbidden, notLoggedIn } from '../lib/errors.js';
 
@@ -16,15 +16,19 @@ declare module 'fastify' {
     csrf?: boolean;
     /** File routes: a valid `requestSecret` for this exact path stands in for a login. */
     urlSecret?: boolean;
+    /** A service that only reads (search, browse…): `authcred` opens it whatever the method. */
+    readOnly?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
-    /** Where the presented token came from, so logout knows whether to clear the cookie. */
-    credentialSource: 'bearer' | 'cookie' | null;
+    /** Where the presented credentials came from, so logout knows whether to clear the cookie. */
+    credentialSource: 'bearer' | 'cookie' | 'authcred' | null;
   }
 }
 
 export const SESSION_COOKIE = 'authToken';
+/** The query parameter of protocol §6.4: base64 of `user:password`, for one request that reads. */
+export const AUTHCRED_PARAMETER = 'authcred';
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -53,7 +57,7 @@ export function authenticateRequests(auth: AuthService, signer: UrlSigner) {
     request.principal = null;
     request.credentialSource = null;
     if (request.is404) return;
-    const { auth: mode = 'required', csrf = true, urlSecret = false } = request.routeOptions.config;
+    const { auth: mode = 'required', csrf = true, urlSecret = false, readOnly = false } = request.routeOptions.config;
     if (mode === 'none') return;
     if (urlSecret && SAFE_METHODS.has(request.method)) {
       const secret = (request.query as Record<string, unknown>)[REQUEST_SECRET_PARAMETER];
@@ -67,6 +71,18 @@ export function authenticateRequests(auth: AuthService, signer: UrlSigner) {
     const presented = presentedToken(request);
     const principal = presented && presented.source !== 'invalid-bearer' ? await auth.authenticate(presented.token) : null;
     if (!principal) {
+      const authcred = (request.query as Record<string, unknown>)[AUTHCRED_PARAMETER];
+      // Not in place of a Bearer header that failed (as the cookie never is); a stale cookie gives way to it.
+      if (typeof authcred === 'string' && (presented === undefined || presented.source === 'cookie')) {
+        // Reading only (protocol §6.4): any route on GET and HEAD, and the services that only read on POST.
+        if (!SAFE_METHODS.has(request.method) && !readOnly) throw forbidden('authcred only authenticates requests that read; log in (or use apilogin) for this one');
+        const byCredentials = await auth.authenticateCredentials(credentialsFromBase64(authcred, request.ip));
+        if (byCredentials) {
+          request.principal = byCredentials;
+          request.credentialSource = 'authcred';
+          return;
+        }
+      }
       if (mode === 'required') throw notLoggedIn();
       if (presented?.source === 'cookie') request.credentialSource = 'cookie';
       return;

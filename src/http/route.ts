@@ -8,6 +8,8 @@ export interface ServiceRoute {
   auth?: AuthMode;
   csrf?: boolean;
   urlSecret?: boolean;
+  /** The service only reads: `authcred` may open it on POST too. */
+  readOnly?: boolean;
   handler: RouteHandlerMethod;
 }
 
@@ -16,7 +18,7 @@ export interface ServiceRoute {
  * route has the same auth rules, so an unsafe method still needs the CSRF token before it learns anything.
  */
 export function addServiceRoute(app: FastifyInstance, route: ServiceRoute): void {
-  const config = { auth: route.auth, csrf: route.csrf, urlSecret: route.urlSecret };
+  const config = { auth: route.auth, csrf: route.csrf, urlSecret: route.urlSecret, readOnly: route.readOnly };
   app.route({ method: route.methods, url: route.url, config, handler: route.handler });
 
   const allowed = route.methods.includes('GET') ? [...route.methods, 'HEAD'] : route.methods;

@@ -79,6 +79,7 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   addServiceRoute(app, {
     url: '/services/process/info',
+    readOnly: true,
     methods: ['GET', 'POST'],
     handler: async (request) => ctx.processes.info(await processId(request), caller(request)),
   });

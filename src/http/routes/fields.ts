@@ -9,6 +9,7 @@ const SORTABLE_GROUPS = new Set(['location', 'system', 'editorial', 'technical']
 export function fieldRoutes(app: FastifyInstance): void {
   addServiceRoute(app, {
     url: '/services/fieldinfo',
+    readOnly: true,
     methods: ['GET', 'POST'],
     handler: async () => {
       const groups = new Map<string, FieldDefinition[]>();

@@ -15,6 +15,7 @@ const DEFAULT_BROWSE_EXTENSIONS = ['collection', 'dossier', 'task'];
 export function folderRoutes(app: FastifyInstance, ctx: AppContext): void {
   addServiceRoute(app, {
     url: '/services/browse',
+    readOnly: true,
     methods: ['GET', 'POST'],
     handler: async (request) => {
       const params = await readParams(request);

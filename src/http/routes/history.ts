@@ -18,6 +18,7 @@ type VersionAction = 'CREATE' | 'CHECKIN';
 export function historyRoutes(app: FastifyInstance, ctx: AppContext): void {
   addServiceRoute(app, {
     url: '/services/asset/history',
+    readOnly: true,
     methods: ['GET', 'POST'],
     handler: async (request) => {
       const params = await readParams(request);

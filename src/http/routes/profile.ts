@@ -18,6 +18,7 @@ export function userProfile(user: User) {
 export function profileRoutes(app: FastifyInstance): void {
   addServiceRoute(app, {
     url: '/services/profile',
+    readOnly: true,
     methods: ['GET', 'POST'],
     handler: async (request) => userProfile(principalOf(request).user),
   });
@@ -25,6 +26,7 @@ export function profileRoutes(app: FastifyInstance): void {
   // Keep-alive for clients: needs a valid session, and counts as activity for the idle timeout.
   addServiceRoute(app, {
     url: '/services/ping',
+    readOnly: true,
     methods: ['GET', 'POST'],
     handler: async () => ({}),
   });

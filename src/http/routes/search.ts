@@ -13,6 +13,7 @@ const MAX_PAGE_SIZE = 10_000;
 export function searchRoutes(app: FastifyInstance, ctx: AppContext): void {
   addServiceRoute(app, {
     url: '/services/search',
+    readOnly: true,
     methods: ['GET', 'POST'],
     handler: async (request, reply) => {
       const params = await readParams(request);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Credentials, LOGIN_FAULT_MESSAGE } from '../../auth/auth-service.js';
+import { type Credentials, credentialsFromBase64, LOGIN_FAULT_MESSAGE } from '../../auth/auth-service.js';
 import { resolveLogoutRedirect } from '../../auth/logout-redirect.js';
 import type { User } from '../../auth/user-store.js';
 import { forbidden } from '../../lib/errors.js';
@@ -102,12 +102,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
 /** `cred` (base64 of `user:password`) or `username` + `password`. Malformed input becomes a failing login. */
 function credentialsFrom(params: Params, ip: string): Credentials {
   const cred = params.get('cred');
-  if (cred !== undefined) {
-    const decoded = Buffer.from(cred, 'base64').toString('utf8');
-    const separator = decoded.indexOf(':');
-    if (separator < 0) return { username: '', password: '', ip };
-    return { username: decoded.slice(0, separator), password: decoded.slice(separator + 1), ip };
-  }
+  if (cred !== undefined) return credentialsFromBase64(cred, ip);
   return { username: params.get('username') ?? '', password: params.get('password') ?? '', ip };
 }
 
