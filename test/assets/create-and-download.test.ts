@@ -174,6 +174,26 @@ await forEachDialect((dialect) => {
     const again = await api.get(`/preview/${hit.id}/previews/maxWidth_300_maxHeight_200_quality_70.webp`);
     assert.equal(again.headers.get('etag'), custom.headers.get('etag'), 'rendered once, then served from the store');
     await again.arrayBuffer();
+    // By path instead of id (protocol §6.2), spaces and a folder called `previews` included.
+    const byPath = await createPhoto({ folderPath: '/Demo Zone/previews' }, photo, 'by path.jpg');
+    await waitForRendition(api, `/preview/${byPath.id}`).then((response) => response.arrayBuffer());
+    const etagOf = async (url: string) => {
+      const response = await api.get(url);
+      assert.equal(response.status, 200, url);
+      await response.arrayBuffer();
+      return response.headers.get('etag');
+    };
+    const previewEtag = await etagOf(`/preview/${byPath.id}`);
+    for (const url of ['/preview/Demo%20Zone/previews/by%20path.jpg', '/preview/demo%20zone/previews/BY%20PATH.jpg/previews/maxWidth_1600_maxHeight_1600.jpg', '/preview/Demo%20Zone/previews/by%20path.jpg/*/x.jpg']) {
+      assert.equal(await etagOf(url), previewEtag, url);
+    }
+    assert.equal(await etagOf('/thumbnail/Demo%20Zone/previews/by%20path.jpg/*/x_thumb.jpg'), await etagOf(`/thumbnail/${byPath.id}`));
+    const custom300 = await api.get('/preview/Demo%20Zone/previews/by%20path.jpg/previews/maxWidth_300_maxHeight_200.jpg');
+    assert.equal(custom300.status, 200);
+    assert.ok((await sharp(Buffer.from(await custom300.arrayBuffer())).metadata()).width! <= 300);
+    const missing = await api.get('/preview/Demo%20Zone/nothing.jpg');
+    assert.equal(missing.status, 404);
+    assert.match(((await missing.json()) as { message: string }).message, /No asset with the id or path/);
     for (const spec of ['maxWidth_99999_maxHeight_200.jpg', 'maxWidth_300_maxHeight_200.tiff', 'preview.exe', 'maxWidth_-1_maxHeight_2.jpg']) {
       const bad = await api.get(`/preview/${hit.id}/previews/${spec}`);
       assert.equal(bad.status, 400, spec);

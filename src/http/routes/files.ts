@@ -12,8 +12,8 @@ import { sendBlob } from '../send-blob.js';
 
 /**
  * Originals, previews and thumbnails (protocol §6): `/file/{id}[/*\/{name}]` (also the legacy `////{name}`),
- * `/preview/{id}[/previews/{spec}][/*\/{name}]`, `/thumbnail/{id}[/*\/{name}]`. The trailing name only names the
- * download. A login or a `requestSecret` for the exact path opens them.
+ * `/preview/{id | assetPath}[/previews/{spec}][/*\/{name}]`, `/thumbnail/{id | assetPath}[/*\/{name}]`. The trailing
+ * name only names the download. A login or a `requestSecret` for the exact path opens them.
  */
 export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
   const route = (prefix: string, handler: (request: FastifyRequest, reply: FastifyReply, segments: string[]) => Promise<FastifyReply>) =>
@@ -41,13 +41,35 @@ export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
     });
   });
 
-  route('/thumbnail', async (request, reply, [id = '']) => {
-    const asset = await ctx.assets.get(id);
+  /**
+   * The asset a preview or thumbnail URL names, and the segments after it: by id (`/preview/{id}/…`), or by its
+   * path (protocol §6.2: `/preview/Demo Zone/Images/x.jpg/previews/…`), which ends where `previews` or `*` follows
+   * it, or at the end. The longest path that names an asset wins (a folder may be called `previews`).
+   */
+  async function assetOf(segments: string[]): Promise<{ asset: Asset; rest: string[] }> {
+    const [first = '', next] = segments;
+    if (segments.length === 1 || next === 'previews' || next === '*') {
+      const byId = await ctx.assets.get(first).catch((error: unknown) => {
+        if (error instanceof DamsonError && error.status === 404) return undefined;
+        throw error;
+      });
+      if (byId) return { asset: byId, rest: segments.slice(1) };
+    }
+    for (let end = segments.length; end > 1; end--) {
+      if (end < segments.length && segments[end] !== 'previews' && segments[end] !== '*') continue;
+      const byPath = await ctx.assetStore.findByPath(`/${segments.slice(0, end).join('/')}`);
+      if (byPath) return { asset: byPath, rest: segments.slice(end) };
+    }
+    throw notFound(`No asset with the id or path ${segments.join('/').slice(0, 200)}`);
+  }
+
+  route('/thumbnail', async (request, reply, segments) => {
+    const { asset } = await assetOf(segments);
     return sendRendition(request, reply, asset, THUMBNAIL, `${baseNameOf(asset.filename)}_thumb.jpg`);
   });
 
-  route('/preview', async (request, reply, [id = '', marker, spec]) => {
-    const asset = await ctx.assets.get(id);
+  route('/preview', async (request, reply, segments) => {
+    const { asset, rest: [marker, spec] } = await assetOf(segments);
     const requested = marker === 'previews' && spec ? spec : defaultPreviewName(asset);
     const name = `${baseNameOf(asset.filename)}_preview${requested.slice(requested.lastIndexOf('.'))}`;
     if (requested === defaultPreviewName(asset) || requested === 'maxWidth_1600_maxHeight_1600.jpg') {
