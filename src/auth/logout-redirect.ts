@@ -19,6 +19,11 @@ export function resolveLogoutRedirect(requested: string | undefined, policy: Red
   return allowedTarget(requested, policy) ?? policy.landingPage;
 }
 
+/** A path on this server (`baseUrl` resolves relative values) that is safe to redirect to; undefined otherwise. */
+export function sameOriginTarget(requested: string, baseUrl: string): string | undefined {
+  return allowedTarget(requested, { baseUrl, allowlist: [], landingPage: '' });
+}
+
 function allowedTarget(requested: string | undefined, policy: RedirectPolicy): string | undefined {
   if (!requested || requested.length > MAX_URL_LENGTH || !requested.isWellFormed()) return undefined;
   // Reject control characters and backslashes both as sent and once decoded: browsers treat `\` as `/`, and a

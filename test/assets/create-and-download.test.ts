@@ -328,6 +328,32 @@ await forEachDialect((dialect) => {
     assert.deepEqual(readdirSync(join(server.dataDir, 'tmp')).filter((name) => name.endsWith('.part')), [], 'no staged file left behind');
   });
 
+  it('takes the location from the metadata JSON too, and redirects to nextUrl on this server', async () => {
+    const fromJson = await api.upload('create', { metadata: JSON.stringify({ folderPath: '/FromJson', filename: 'named.jpg', title: 'Placed' }) }, { path: photo, name: 'file-part.jpg' });
+    assert.equal(fromJson.status, 200);
+    const placed = (await fromJson.json()) as Hit;
+    assert.equal(placed.metadata.assetPath, '/FromJson/named.jpg');
+    assert.equal(placed.metadata.title, 'Placed');
+    const paramsWin = (await (await api.upload('create', { folderPath: '/FromParams', metadata: JSON.stringify({ folderPath: '/FromJson' }) }, { path: photo, name: 'p.jpg' })).json()) as Hit;
+    assert.equal(paramsWin.metadata.assetPath, '/FromParams/p.jpg');
+
+    const created = await api.upload('create', { folderPath: '/Next', nextUrl: '/done.html?id=${id}&ok=1' }, { path: photo, name: 'n.jpg' });
+    assert.equal(created.status, 301);
+    const location = created.headers.get('location')!;
+    const id = /^\/done\.html\?id=([\w-]{22})&ok=1$/.exec(location)?.[1];
+    assert.ok(id, location);
+    const updated = await api.upload('update', { id: id!, title: 'Next', nextUrl: 'detail?asset=${id}' });
+    assert.equal(updated.status, 301);
+    assert.equal(updated.headers.get('location'), `/detail?asset=${id}`);
+    const before = (await server.app.damson.database.db.selectFrom('assets').select('id').execute()).length;
+    for (const nextUrl of ['https://evil.example/${id}', '//evil.example/', '/.//evil.example', 'javascript:alert(1)']) {
+      const refused = await api.upload('create', { folderPath: '/Next', nextUrl }, { path: photo, name: 'refused.jpg' });
+      assert.equal(refused.status, 400, nextUrl);
+      assert.match(((await refused.json()) as { message: string }).message, /nextUrl must be a path on this server/);
+    }
+    assert.equal((await server.app.damson.database.db.selectFrom('assets').select('id').execute()).length, before, 'a refused nextUrl creates nothing');
+  });
+
   it('metadataToReturn limits the fields of the hit', async () => {
     const some = await createPhoto({ metadataToReturn: 'description,tags' });
     assert.deepEqual(Object.keys(some.metadata).sort(), ['description', 'tags']);

@@ -32,7 +32,8 @@ export async function client(server: TestServer, session: Session): Promise<Clie
       }
       if (file) form.append('Filedata', await openAsBlob(file.path, { type: file.type ?? 'application/octet-stream' }), file.name ?? basename(file.path));
       for (const [name, value] of Object.entries(fieldsAfter)) form.append(name, value);
-      return fetch(`${baseUrl}/services/${service}`, { method: 'POST', body: form, headers: session.headers });
+      // Redirects (nextUrl) are the answer, not followed.
+      return fetch(`${baseUrl}/services/${service}`, { method: 'POST', body: form, headers: session.headers, redirect: 'manual' });
     },
     get(pathOrUrl, headers = {}, options = {}) {
       const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${baseUrl}${pathOrUrl}`;
