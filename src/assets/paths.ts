@@ -48,6 +48,16 @@ export function splitAssetPath(assetPath: string): { folderPath: string; filenam
   return { folderPath: normalizeFolderPath(assetPath.slice(0, index) || '/'), filename };
 }
 
+/** Whether an asset could have this path (every name valid); for paths read from URLs, where a bad one is just no asset. */
+export function isValidAssetPath(assetPath: string): boolean {
+  try {
+    splitAssetPath(assetPath);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Every folder from the root down to `folderPath`, root excluded: `/A/B` → `/A`, `/A/B`. */
 export function folderChain(folderPath: string): string[] {
   const segments = folderPath.split('/').filter(Boolean);

@@ -191,9 +191,11 @@ await forEachDialect((dialect) => {
     const custom300 = await api.get('/preview/Demo%20Zone/previews/by%20path.jpg/previews/maxWidth_300_maxHeight_200.jpg');
     assert.equal(custom300.status, 200);
     assert.ok((await sharp(Buffer.from(await custom300.arrayBuffer())).metadata()).width! <= 300);
-    const missing = await api.get('/preview/Demo%20Zone/nothing.jpg');
-    assert.equal(missing.status, 404);
-    assert.match(((await missing.json()) as { message: string }).message, /No asset with the id or path/);
+    for (const url of ['/preview/Demo%20Zone/nothing.jpg', '/preview/Demo%20Zone/a%00b.jpg/previews/x.jpg', '/thumbnail/x/../a%01.jpg']) {
+      const missing = await api.get(url);
+      assert.equal(missing.status, 404, `${url}: no such asset, not a database error`);
+      assert.match(((await missing.json()) as { message: string }).message, /No asset with the id or path/);
+    }
     for (const spec of ['maxWidth_99999_maxHeight_200.jpg', 'maxWidth_300_maxHeight_200.tiff', 'preview.exe', 'maxWidth_-1_maxHeight_2.jpg']) {
       const bad = await api.get(`/preview/${hit.id}/previews/${spec}`);
       assert.equal(bad.status, 400, spec);

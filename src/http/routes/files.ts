@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Asset } from '../../assets/asset-store.js';
-import { baseNameOf } from '../../assets/paths.js';
+import { baseNameOf, isValidAssetPath } from '../../assets/paths.js';
 import { badRequest, DamsonError, notFound } from '../../lib/errors.js';
 import { UnreadableMediaError } from '../../media/errors.js';
 import { DEFAULT_PREVIEW_BOUNDS, parsePreviewSpec } from '../../media/preview-spec.js';
@@ -57,7 +57,10 @@ export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
     for (let end = segments.length; end > 1; end--) {
       if (end < segments.length && segments[end] !== 'previews' && segments[end] !== '*') continue;
-      const byPath = await ctx.assetStore.findByPath(`/${segments.slice(0, end).join('/')}`);
+      const path = `/${segments.slice(0, end).join('/')}`;
+      // Only a path an asset could have (no control characters, which PostgreSQL refuses outright).
+      if (!isValidAssetPath(path)) continue;
+      const byPath = await ctx.assetStore.findByPath(path);
       if (byPath) return { asset: byPath, rest: segments.slice(end) };
     }
     throw notFound(`No asset with the id or path ${segments.join('/').slice(0, 200)}`);
