@@ -257,6 +257,10 @@ await forEachDialect((dialect) => {
     const thumbnail = await api.get(`/thumbnail/${hit.id}`);
     assert.equal(thumbnail.status, 404);
     assert.match(((await thumbnail.json()) as { message: string }).message, /rendering failed/);
+    // Where the data lives stays on the server: the reason a client sees names no path.
+    await server.app.damson.database.db.updateTable('assets').set({ rendition_error: `ffprobe failed: ${server.dataDir}/blobs/66/0a/660ae6: Invalid data found` }).where('id', '=', hit.id).execute();
+    const reason = ((await (await api.get(`/thumbnail/${hit.id}`)).json()) as { message: string }).message;
+    assert.equal(reason, 'No preview: rendering failed (ffprobe failed: <file>: Invalid data found)');
     const original = await api.get(`/file/${hit.id}`);
     assert.equal(sha256(await original.arrayBuffer()), await sha256File(broken), 'the original is kept as uploaded');
   });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Asset } from '../../assets/asset-store.js';
 import { baseNameOf, isValidAssetPath } from '../../assets/paths.js';
 import { badRequest, DamsonError, notFound } from '../../lib/errors.js';
-import { UnreadableMediaError } from '../../media/errors.js';
+import { UnreadableMediaError, withoutPaths } from '../../media/errors.js';
 import { DEFAULT_PREVIEW_BOUNDS, parsePreviewSpec } from '../../media/preview-spec.js';
 import { defaultPreviewName, THUMBNAIL } from '../../renditions/rendition-service.js';
 import type { AppContext } from '../context.js';
@@ -83,7 +83,7 @@ export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (asset.domain !== 'image' || !asset.blobKey) throw notFound('Custom previews are made for images only');
     const rendition = await ctx.renditions.customPreview(asset, custom).catch((error: unknown) => {
       // A file that is not really an image (a truncated or mislabelled upload): as for a failed standard preview.
-      if (error instanceof UnreadableMediaError) throw notFound(`No preview: rendering failed (${error.message.split('\n')[0]!.slice(0, 200)})`);
+      if (error instanceof UnreadableMediaError) throw notFound(`No preview: rendering failed (${withoutPaths(error.message.split('\n')[0]!).slice(0, 200)})`);
       throw error;
     });
     return sendBlob(request, reply, ctx.blobs, {
@@ -102,7 +102,7 @@ export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (!rendition || rendition.contentEtag !== asset.contentEtag) {
       // `ir` and others retry a 409 ("not available yet") after a pause; a failed or impossible one is 404.
       if (asset.previewState === 'pending') throw new DamsonError(409, 'The preview is not ready yet; try again shortly');
-      throw notFound(asset.previewState === 'failed' ? `No preview: rendering failed (${asset.renditionError ?? 'unknown error'})` : 'This asset has no such preview');
+      throw notFound(asset.previewState === 'failed' ? `No preview: rendering failed (${withoutPaths(asset.renditionError ?? 'unknown error')})` : 'This asset has no such preview');
     }
     return sendBlob(request, reply, ctx.blobs, {
       key: rendition.blobKey,
