@@ -26,6 +26,7 @@ import { searchRoutes } from './http/routes/search.js';
 import { sessionRoutes } from './http/routes/session.js';
 import { BODY_LIMIT_BYTES } from './http/params.js';
 import { addSecurityHeaders } from './http/security-headers.js';
+import { isCrossSiteRequest } from './http/urls.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { pingRedis } from './lib/redis.js';
 import { createAssetRuntime, createServices, openSharedStores } from './services.js';
@@ -132,7 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler(config.errorsAsHttp200, (error) => metrics.storeUnavailable(error)));
   app.setNotFoundHandler(notFoundHandler(config.errorsAsHttp200));
   if (config.corsOrigins.length > 0) app.addHook('onRequest', corsForOrigins(config.corsOrigins));
-  app.addHook('onRequest', authenticateRequests(auth, runtime.signer));
+  app.addHook('onRequest', authenticateRequests(auth, runtime.signer, (request) => isCrossSiteRequest(request, config)));
   app.addHook('onSend', addSecurityHeaders);
 
   const readiness: ReadinessCheck[] = [{ name: 'database', check: () => sql`SELECT 1`.execute(database.db) }];

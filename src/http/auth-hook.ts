@@ -52,7 +52,7 @@ function presentedToken(request: FastifyRequest): PresentedToken {
  * Authenticates every routed request and enforces CSRF, in `onRequest`: before any body is read, so a rejected
  * upload writes nothing anywhere.
  */
-export function authenticateRequests(auth: AuthService, signer: UrlSigner) {
+export function authenticateRequests(auth: AuthService, signer: UrlSigner, isCrossSite: (request: FastifyRequest) => boolean) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     request.principal = null;
     request.credentialSource = null;
@@ -89,6 +89,11 @@ export function authenticateRequests(auth: AuthService, signer: UrlSigner) {
     }
     if (csrf && !SAFE_METHODS.has(request.method) && auth.requiresCsrf(principal)) {
       if (!auth.csrfTokenMatches(principal, request.headers[CSRF_HEADER])) throw forbidden('Invalid or missing CSRF token');
+    }
+    // An API token needs no CSRF token, but a browser sends a cookie along from any site: in a cookie, it does not
+    // change anything on behalf of another site's page (in the Authorization header no page can add it).
+    if (csrf && !SAFE_METHODS.has(request.method) && presented!.source === 'cookie' && !auth.requiresCsrf(principal) && isCrossSite(request)) {
+      throw forbidden('An API token in a cookie does not work across sites; send it as Authorization: Bearer');
     }
     request.principal = principal;
     request.credentialSource = presented!.source as 'bearer' | 'cookie';

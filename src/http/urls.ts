@@ -24,6 +24,16 @@ export function ownOrigins(request: FastifyRequest, config: Config): string[] {
   return origins;
 }
 
+/**
+ * Whether a browser sent this request from another site: `Sec-Fetch-Site: cross-site`, or an `Origin` that is
+ * neither this server's nor a configured CORS origin. Requests without those headers (curl, API clients) are not.
+ */
+export function isCrossSiteRequest(request: FastifyRequest, config: Config): boolean {
+  if (request.headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin = request.headers.origin;
+  return origin !== undefined && !ownOrigins(request, config).includes(origin) && !config.corsOrigins.includes(origin);
+}
+
 /** Whether the browser will receive this response over HTTPS (directly, via a trusted proxy, or the public URL). */
 export function isSecureContext(request: FastifyRequest, config: Config): boolean {
   return request.protocol === 'https' || (config.publicUrl?.startsWith('https:') ?? false);

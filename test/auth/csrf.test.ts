@@ -103,6 +103,16 @@ await forEachDialect((dialect) => {
     const session = await login(server, username, PASSWORD);
     assert.equal((await post('/services/profile', { authorization: `Bearer ${session.token}` })).statusCode, 403);
     assert.equal((await post('/services/profile', { authorization: `Bearer ${session.token}`, 'x-csrf-token': session.csrfToken })).statusCode, 200);
+    // But not across sites: a browser adds a cookie to another site's form post, never an Authorization header.
+    const cookie = `authToken=${apiToken}`;
+    for (const crossSite of [{ 'sec-fetch-site': 'cross-site' }, { origin: 'https://evil.example' }]) {
+      const refused = await server.app.inject({ method: 'POST', url: '/services/createFolder?path=/CrossSite', headers: { cookie, ...crossSite } });
+      assert.equal(refused.statusCode, 403, JSON.stringify(crossSite));
+      assert.match(refused.json().message, /does not work across sites/);
+      assert.equal((await server.app.inject({ method: 'POST', url: '/services/createFolder?path=/CrossSite', headers: { authorization: `Bearer ${apiToken}`, ...crossSite } })).statusCode, 200, 'the header is fine');
+    }
+    assert.equal((await server.app.inject({ method: 'POST', url: '/services/createFolder?path=/SameSite', headers: { cookie, 'sec-fetch-site': 'same-origin', origin: 'http://localhost:80' } })).statusCode, 200);
+    assert.equal((await server.app.inject({ method: 'GET', url: '/services/profile', headers: { cookie, 'sec-fetch-site': 'cross-site' } })).statusCode, 200, 'reading is no change');
   });
 
   it('B19: logout removes the token and a new login replaces it', async () => {

@@ -8,7 +8,7 @@ import { SESSION_COOKIE } from '../auth-hook.js';
 import type { AppContext } from '../context.js';
 import { type Params, readParams } from '../params.js';
 import { addServiceRoute } from '../route.js';
-import { isSecureContext, ownOrigins, publicBaseUrl } from '../urls.js';
+import { isCrossSiteRequest, isSecureContext, publicBaseUrl } from '../urls.js';
 import { userProfile } from './profile.js';
 
 /** Login, API login and both logout flavours: the session contract of the Assets Server. */
@@ -118,9 +118,5 @@ function loginExtras(params: Params, user: User): Record<string, unknown> {
  * Requests without `Origin` (curl, API clients) are unaffected.
  */
 function assertSameSiteLogin(request: FastifyRequest, ctx: AppContext): void {
-  if (request.headers['sec-fetch-site'] === 'cross-site') throw forbidden('Cross-site login is not allowed');
-  const origin = request.headers.origin;
-  if (origin === undefined) return;
-  if (ownOrigins(request, ctx.config).includes(origin) || ctx.config.corsOrigins.includes(origin)) return;
-  throw forbidden('Cross-site login is not allowed');
+  if (isCrossSiteRequest(request, ctx.config)) throw forbidden('Cross-site login is not allowed');
 }
