@@ -208,7 +208,8 @@ export class Results {
         h('legend', {}, FACET_LABELS[field]),
         // The most frequent values, and the selected ones wherever they are in the list.
         values.filter((entry, index) => index < FACET_VALUES_SHOWN || selected.has(entry.value)).map((entry) => {
-          const id = `facet-${field}-${entry.value}`.replace(/[^\w-]/g, '_');
+          // By value, so that focus stays put across renders, and one to one: `a b` and `a_b` must not share a label.
+          const id = `facet-${field}-${entry.value.replace(/[^A-Za-z0-9-]/g, (c) => `_${c.codePointAt(0)!.toString(16)}_`)}`;
           const box = h('input', {
             type: 'checkbox',
             id,
