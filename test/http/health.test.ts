@@ -1,6 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import Fastify from 'fastify';
+import { healthRoutes } from '../../src/http/routes/health.js';
 import { createUser, forEachDialect, login, PASSWORD, startServer, type TestServer } from '../helpers/server.js';
+
+it('requests for /readyz that come during a check share it, and a later one checks again', async () => {
+  let checks = 0;
+  let store: 'up' | 'down' = 'up';
+  const app = Fastify();
+  healthRoutes(app, [{ name: 'database', check: () => new Promise((resolve, reject) => setTimeout(() => (++checks, store === 'up' ? resolve(true) : reject(new Error('down'))), 50)) }]);
+  const answers = await Promise.all(Array.from({ length: 20 }, () => app.inject({ method: 'GET', url: '/readyz' })));
+  assert.deepEqual([...new Set(answers.map((answer) => answer.statusCode))], [200]);
+  assert.equal(checks, 1, 'twenty requests, one check of the store');
+  store = 'down';
+  const after = await app.inject({ method: 'GET', url: '/readyz' });
+  assert.equal(after.statusCode, 503, 'a request after the check ended sees the store as it is now');
+  assert.equal(checks, 2);
+  await app.close();
+});
 
 await forEachDialect((dialect) => {
   let server: TestServer;

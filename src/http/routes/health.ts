@@ -16,6 +16,14 @@ const RETRY_AFTER_SECONDS = 5;
  * ok/unreachable per store, so they are safe to expose to a load balancer.
  */
 export function healthRoutes(app: FastifyInstance, checks: readonly ReadinessCheck[]): void {
+  // Anyone may ask, so requests that come while the stores are being checked share that check: a flood of
+  // /readyz costs the stores one round trip at a time, not one per request.
+  let checking: Promise<ReadonlyArray<readonly [string, 'ok' | 'unreachable']>> | undefined;
+  const checkAll = () =>
+    (checking ??= Promise.all(checks.map(async ({ name, check }) => [name, (await withTimeout(check())) ? 'ok' : 'unreachable'] as const)).finally(() => {
+      checking = undefined;
+    }));
+
   addServiceRoute(app, {
     url: '/healthz',
     methods: ['GET'],
@@ -28,7 +36,7 @@ export function healthRoutes(app: FastifyInstance, checks: readonly ReadinessChe
     methods: ['GET'],
     auth: 'none',
     handler: async (_request, reply) => {
-      const results = await Promise.all(checks.map(async ({ name, check }) => [name, (await withTimeout(check())) ? 'ok' : 'unreachable'] as const));
+      const results = await checkAll();
       const failing = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
       if (failing.length === 0) return { status: 'ready', checks: Object.fromEntries(results) };
       reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS));
