@@ -12,10 +12,15 @@ const isSecretName = (rawName: string) => SECRET_NAME.test(safeDecode(rawName).t
 
 /**
  * A URL fit for the log: the value of every `name=value` pair whose name names a secret is replaced, in the query
- * string and as a path parameter (`/file/x;password=…`) alike.
+ * string (a value runs to the next `&`, as the query parser reads it: `;` is part of it) and as a path parameter
+ * (`/file/x;password=…`, up to the next `/`) alike.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&;])([^=&?#]*)=([^&;#]*)/g, (pair, separator: string, rawName: string) => (isSecretName(rawName) ? `${separator}${rawName}=[REDACTED]` : pair));
+  const queryStart = url.indexOf('?');
+  const [path, query] = queryStart < 0 ? [url, undefined] : [url.slice(0, queryStart), url.slice(queryStart + 1)];
+  const redact = (pair: string, before: string, rawName: string) => (isSecretName(rawName) ? `${before}${rawName}=[REDACTED]` : pair);
+  const safePath = path.replace(/(;)([^=;/]*)=([^;/]*)/g, redact);
+  return query === undefined ? safePath : `${safePath}?${query.replace(/(^|&)([^=&]*)=([^&]*)/g, redact)}`;
 }
 
 function safeDecode(value: string): string {

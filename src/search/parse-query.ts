@@ -65,12 +65,17 @@ function forGrammar(query: string): { text: string; originalOffset: (offset: num
   const rewrites: Array<{ pattern: RegExp; atClauseStart?: true; write: (match: RegExpExecArray) => string }> = [
     { pattern: /(&&|\|\|)(\s+)NOT(?=[\s(])/y, write: ([, operator, space]) => `${operator === '&&' ? 'AND' : 'OR'}${space}NOT` },
     { pattern: /[-!](?=\()/y, atClauseStart: true, write: () => 'NOT ' },
-    // A required group (`+(a OR b)`), which the grammar has no prefix for: an AND after a clause that matches
-    // everything makes the group required, as a `+` does, also beside optional clauses (`x OR +(a b)` is `a b`).
-    { pattern: /\+(?=\()/y, atClauseStart: true, write: () => '*:* AND ' },
+    // A required group (`+(a OR b)`), which the grammar has no prefix for: the `+` goes, and its group is followed
+    // by `AND *:*` (below), which makes it required as a `+` does, also beside optional clauses: `x OR +(a b)` is
+    // `a b`, and `+(a) OR b` is `a`.
+    { pattern: /\+(?=\()/y, atClauseStart: true, write: () => ((requireNextGroup = true), '') },
     { pattern: /NOW(?:[+-]\d+[A-Z]+)*(?=\/[A-Z])/iy, write: ([found]) => `${found}\\` },
   ];
   let inPhrase = false;
+  let requireNextGroup = false;
+  let depth = 0;
+  /** Bracket depths of the open required groups. */
+  const required = new Set<number>();
   for (let index = 0; index < query.length; ) {
     const char = query[index]!;
     if (char === '\\') {
@@ -79,6 +84,19 @@ function forGrammar(query: string): { text: string; originalOffset: (offset: num
       continue;
     }
     if (char === '"') inPhrase = !inPhrase;
+    if (!inPhrase && char === '(') {
+      depth++;
+      if (requireNextGroup) required.add(depth);
+      requireNextGroup = false;
+    } else if (!inPhrase && char === ')') {
+      const closesRequired = required.delete(depth);
+      depth = Math.max(0, depth - 1);
+      if (closesRequired) {
+        emit(char, ') AND *:*');
+        index += 1;
+        continue;
+      }
+    }
     const atClauseStart = index === 0 || /[\s(]/.test(query[index - 1]!);
     let match: RegExpExecArray | null = null;
     for (const rewrite of inPhrase ? [] : rewrites) {

@@ -46,7 +46,9 @@ describe('redactUrl', () => {
     // Names spelt a little off, and path parameters, are secrets too; values holding `=` go whole.
     assert.equal(redactUrl('/services/login?username=admin&password%5B%5D=hunter2&password%00=hunter3'), '/services/login?username=admin&password%5B%5D=[REDACTED]&password%00=[REDACTED]');
     assert.equal(redactUrl('/x?authcred;=YWRtaW46cA==&q=a=b'), '/x?authcred;=[REDACTED]&q=a=b');
-    assert.equal(redactUrl('/file/x;password=hunter2/y.jpg?_=1'), '/file/x;password=[REDACTED]', 'the rest of the URL goes with it');
+    assert.equal(redactUrl('/file/x;password=hunter2/y.jpg?_=1'), '/file/x;password=[REDACTED]/y.jpg?_=1');
+    // A `;` in a query value is part of the value, as the query parser reads it: none of it may show.
+    assert.equal(redactUrl('/services/login?password=hunter;2xyz&q=1'), '/services/login?password=[REDACTED]&q=1');
     assert.equal(redactUrl('/x?x-csrf-token=abc&api_key=def&description=passage'), '/x?x-csrf-token=[REDACTED]&api_key=[REDACTED]&description=passage');
   });
 });

@@ -43,6 +43,8 @@ const CASES: Array<[string, (a: SeedAsset) => boolean]> = [
   ['+(dusk OR night) harbour', (a) => hasWord(a, 'harbour') && (hasWord(a, 'dusk') || hasWord(a, 'night'))],
   ['+(tags:sea)', (a) => tagged(a, 'sea')],
   ['harbour OR +(dusk OR night)', (a) => hasWord(a, 'dusk') || hasWord(a, 'night')],
+  ['+(dusk OR night) OR harbour', (a) => hasWord(a, 'dusk') || hasWord(a, 'night')],
+  ['+(tags:sea AND (dusk OR night)) -harbour', (a) => tagged(a, 'sea') && (hasWord(a, 'dusk') || hasWord(a, 'night')) && !hasWord(a, 'harbour')],
   ['+harbour +(dusk OR night) -tags:sea', (a) => hasWord(a, 'harbour') && (hasWord(a, 'dusk') || hasWord(a, 'night')) && !tagged(a, 'sea')],
   ['(harbour OR forest) AND dusk', (a) => (hasWord(a, 'harbour') || hasWord(a, 'forest')) && hasWord(a, 'dusk')],
   ['(harbour OR forest) AND NOT (dusk OR night)', (a) => (hasWord(a, 'harbour') || hasWord(a, 'forest')) && !hasWord(a, 'dusk') && !hasWord(a, 'night')],
