@@ -190,6 +190,12 @@ await forEachDialect((dialect) => {
       assert.equal(refused.statusCode, 400, JSON.stringify(payload));
       assert.equal(refused.json().errorcode, 400);
     }
+    // A JSON body of parameters stays one, metadataToReturn and facets included; one that mixes both forms is refused.
+    const asParameters = await post({ q: 'tags:sea', metadataToReturn: 'name', facets: 'status' });
+    assert.equal(asParameters.statusCode, 200, asParameters.body);
+    assert.equal((asParameters.json() as SearchBody).totalHits, library.filter((a) => a.tags.includes('sea')).length);
+    assert.deepEqual(Object.keys((asParameters.json() as SearchBody).hits[0]!.metadata), ['name']);
+    assert.equal((await post({ q: 'tags:sea', query: { QueryStringQuery: { queryString: '*:*' } } })).statusCode, 400);
     // Any AssetSearch member makes the body the request: maxResultHits alone is not ignored for the URL's parameters.
     const paged = await suite.server.app.inject({ method: 'POST', url: '/services/search?q=tags:sea&num=3', headers: { ...suite.session.headers, 'content-type': 'application/json' }, payload: { maxResultHits: 0 } });
     assert.equal(paged.statusCode, 200);

@@ -69,8 +69,11 @@ interface AssetSearchBody {
   returnFacets?: unknown;
 }
 
-/** The members of an `AssetSearch` body: a JSON body with any of them is one (protocol §3.2). */
-const ASSET_SEARCH_MEMBERS = ['query', 'firstResult', 'maxResultHits', 'sorting', 'metadataToReturn', 'facets', 'returnHits', 'returnFacets', 'returnHighlightedText'];
+/**
+ * The members only an `AssetSearch` body has (protocol §3.2): a JSON body with any of them is one. Others, such as
+ * `metadataToReturn` and `facets`, are parameter names too: a JSON body of parameters (`{"q": …}`) is read as such.
+ */
+const ASSET_SEARCH_MEMBERS = ['query', 'firstResult', 'maxResultHits', 'sorting', 'returnHits', 'returnFacets'];
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -79,10 +82,11 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  * parameter form). Members of the wrong type are refused rather than ignored, which would answer other hits.
  */
 function jsonSearch(request: FastifyRequest): { request: SearchRequest; metadataToReturn: readonly string[] | undefined } | undefined {
-  if (!request.headers['content-type']?.toLowerCase().includes('json')) return undefined;
+  if (!request.headers['content-type']?.toLowerCase().includes('json') || request.body === undefined) return undefined;
   if (!isObject(request.body)) throw badRequest('A JSON search body must be an AssetSearch object, such as {"query": {"QueryStringQuery": {"queryString": "tags:sea"}}}');
   const body = request.body as AssetSearchBody;
   if (!ASSET_SEARCH_MEMBERS.some((member) => member in body)) return undefined;
+  if ('q' in body) throw badRequest('A search body is either parameters ({"q": …}) or an AssetSearch ({"query": …}), not both');
   const integer = (value: unknown, fallback: number, max: number) => {
     if (value === undefined) return fallback;
     if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > max) throw badRequest('firstResult and maxResultHits must be whole numbers ≥ 0');
