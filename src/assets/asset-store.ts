@@ -84,17 +84,17 @@ export class AssetStore {
     return row !== undefined;
   }
 
-  /** Creates the folders leading to `folderPath` that do not exist yet. */
   /**
    * Makes the folders of a path that do not exist yet. A folder never takes the place of an asset: a path that
-   * runs through one (`/A/b.jpg/x` beside an asset `/A/b.jpg`) is a 409, and nothing is made.
+   * runs through one (`/A/b.jpg/x` beside an asset `/A/b.jpg`) is a 409, and nothing is made. The names of the
+   * folders made are new names (assertNewName), unless they are `copiedNames`: a moved or copied folder's own.
    */
-  async ensureFolders(folderPath: string, createdBy: string, now: number): Promise<void> {
+  async ensureFolders(folderPath: string, createdBy: string, now: number, copiedNames = false): Promise<void> {
     for (const path of folderChain(folderPath)) {
       if (await this.db.selectFrom('folders').select('id').where('path_key', '=', path.toLowerCase()).executeTakeFirst()) continue;
       if (await this.existsAtPath(path)) throw conflict(`An asset already exists at ${path}: a folder cannot take its place`);
       const slash = path.lastIndexOf('/');
-      assertNewName(path.slice(slash + 1), 'folder name');
+      if (!copiedNames) assertNewName(path.slice(slash + 1), 'folder name');
       await this.db
         .insertInto('folders')
         .values({

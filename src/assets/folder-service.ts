@@ -64,13 +64,14 @@ export class FolderService {
   async createFolders(user: User, paths: readonly string[]): Promise<Record<string, string>> {
     const result: Record<string, string> = {};
     for (const raw of paths) {
-      let path: string;
+      let normalized: string;
       try {
-        path = await this.store().storedSpelling(normalizeFolderPath(raw));
+        normalized = normalizeFolderPath(raw);
       } catch (error) {
         result[raw] = error instanceof DamsonError ? error.message : 'invalid path';
         continue;
       }
+      const path = await this.store().storedSpelling(normalized);
       // The same folder named twice (`/A`, `/a/`) keeps what the first one did.
       if (path in result) continue;
       if (path === '/' || (await this.store().exists(path))) {

@@ -157,10 +157,13 @@ class Transfer {
       throw badRequest(`${source} is inside ${target}: a folder cannot be merged into a folder that holds it`);
     }
     const now = this.clock.now();
-    await this.assets.ensureFolders(target, this.user, now);
+    // The folders above the target are new names; the target's own is too, unless it keeps the source's.
+    const { folderPath: targetParent, filename: targetName } = splitAssetPath(target);
+    await this.assets.ensureFolders(targetParent, this.user, now);
+    await this.assets.ensureFolders(target, this.user, now, targetName === splitAssetPath(source).filename);
     if (!request.flattenFolders) {
       // The folder structure comes along, empty folders included.
-      for (const path of await this.folderTree(source)) await this.assets.ensureFolders(target + path.slice(source.length), this.user, now);
+      for (const path of await this.folderTree(source)) await this.assets.ensureFolders(target + path.slice(source.length), this.user, now, true);
     }
     let processedCount = 0;
     let gone = 0;

@@ -188,6 +188,9 @@ await forEachDialect((dialect) => {
       assert.equal(await etagOf(url), previewEtag, url);
     }
     assert.equal(await etagOf('/thumbnail/Demo%20Zone/previews/by%20path.jpg/*/x_thumb.jpg'), await etagOf(`/thumbnail/${byPath.id}`));
+    const atRoot = await createPhoto({ folderPath: '/' }, photo, 'at-root.jpg');
+    await waitForRendition(api, `/thumbnail/${atRoot.id}`).then((response) => response.arrayBuffer());
+    assert.equal(await etagOf('/thumbnail/at-root.jpg'), await etagOf(`/thumbnail/${atRoot.id}`), 'an asset in the root folder too');
     const custom300 = await api.get('/preview/Demo%20Zone/previews/by%20path.jpg/previews/maxWidth_300_maxHeight_200.jpg');
     assert.equal(custom300.status, 200);
     assert.ok((await sharp(Buffer.from(await custom300.arrayBuffer())).metadata()).width! <= 300);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import sharp from 'sharp';
+import { AssetStore } from '../../src/assets/asset-store.js';
 import { createUser, forEachDialect, login, postForm, serverWithSession, startServer } from '../helpers/server.js';
 
 type Hit = { id: string; metadata: Record<string, any> };
@@ -273,6 +274,18 @@ await forEachDialect((dialect) => {
     }
     assert.equal((await call('copy', { source: '/Case/MOVED', target: '/Case/taken.jpg', folderReplacePolicy: 'AUTO_RENAME' })).status, 200);
     assert.deepEqual(await under('/Case'), ['/Case/MOVED/a.jpg', '/Case/b.txt', '/Case/taken.jpg', '/Case/taken.jpg-1/a.jpg']);
+  });
+
+  it('moves and copies folders whose names hold characters a new name may not, made before they were refused', async () => {
+    const legacy = '/Legacy/In\u202Ecod.exe';
+    // As an older Damson made them: no API makes such a folder now.
+    await new AssetStore(suite.server.app.damson.database.db).ensureFolders(`${legacy}/Sub\u202Egpj`, 'admin', Date.now(), true);
+    assert.equal((await call('create', { folderPath: `${legacy}/Sub\u202Egpj`, name: 'a.jpg' })).status, 200, 'an existing folder takes new assets');
+    assert.equal((await call('copy', { source: legacy, target: '/LegacyCopy/' })).status, 200, 'its name goes along as it is');
+    assert.deepEqual(await under('/LegacyCopy'), [`/LegacyCopy/In\u202Ecod.exe/Sub\u202Egpj/a.jpg`]);
+    assert.equal((await call('move', { source: legacy, target: '/Legacy/Renamed' })).status, 200, 'and it can be renamed to a clean one');
+    assert.deepEqual(await under('/Legacy'), ['/Legacy/Renamed/Sub\u202Egpj/a.jpg']);
+    assert.equal((await call('move', { source: '/Legacy/Renamed', target: '/Legacy/Again\u202Ex' })).status, 400, 'but not to a new name that disguises it');
   });
 
   it('refuses impossible transfers clearly', async () => {

@@ -55,7 +55,7 @@ export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
       });
       if (byId) return { asset: byId, rest: segments.slice(1) };
     }
-    for (let end = segments.length; end > 1; end--) {
+    for (let end = segments.length; end >= 1; end--) {
       if (end < segments.length && segments[end] !== 'previews' && segments[end] !== '*') continue;
       const path = `/${segments.slice(0, end).join('/')}`;
       // Only a path an asset could have (no control characters, which PostgreSQL refuses outright).
