@@ -174,7 +174,6 @@ function boundedList(name: string, values: string[]): string[] | null {
   return unique.length === 0 ? null : unique;
 }
 
-/** Epoch milliseconds, an ISO 8601 date or datetime, or an EXIF-style `YYYY:MM:DD HH:MM:SS` (UTC when no zone). */
 /**
  * A number as a client writes one: a finite JSON number, or decimal text (`3`, `-1.5`, `2e3`). Not what else
  * Number() reads (`0x3`, `0b11`, `true`, `[3]`): undefined.
@@ -186,6 +185,7 @@ export function parseNumber(raw: unknown): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
+/** Epoch milliseconds, an ISO 8601 date or datetime, or an EXIF-style `YYYY:MM:DD HH:MM:SS` (UTC when no zone). */
 export function parseDate(raw: unknown): number | undefined {
   if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
   if (typeof raw !== 'string') return undefined;

@@ -25,8 +25,9 @@ export function ownOrigins(request: FastifyRequest, config: Config): string[] {
 }
 
 /**
- * Whether a browser sent this request from another site: `Sec-Fetch-Site: cross-site`, or an `Origin` that is
- * neither this server's nor a configured CORS origin. Requests without those headers (curl, API clients) are not.
+ * Whether a browser sent this request from another site: `Sec-Fetch-Site: cross-site` (whatever the origin, CORS
+ * origins included: those call with the Authorization header), or an `Origin` that is neither this server's nor a
+ * configured CORS origin. Requests without those headers (curl, API clients) are not.
  */
 export function isCrossSiteRequest(request: FastifyRequest, config: Config): boolean {
   if (request.headers['sec-fetch-site'] === 'cross-site') return true;

@@ -17,6 +17,8 @@ import { type FacetCount, facetKind, type NumericRange, SearchStore, wholeValues
 /** Hits beyond this position are never returned (protocol §3.1). */
 export const MAX_RESULT_WINDOW = 10_000;
 const MAX_FACET_VALUES = 100;
+/** Selected values of a facet beyond its most frequent ones that are still listed, each with a count of its own. */
+const MAX_SELECTED_LISTED = 50;
 /** Selected values per facet at most: each is a bound parameter, and the databases limit how many a statement has. */
 const MAX_SELECTED_VALUES = 1000;
 /**
@@ -305,9 +307,11 @@ export class SearchService {
     const listed = new Set(counts.map(({ key }) => key));
     const beyond: FacetCount[] = [];
     for (const key of own?.keys.map(String) ?? []) {
+      // Each is counted on its own: a bounded number of them (a UI selects a handful; a script may send 1,000).
+      if (beyond.length >= MAX_SELECTED_LISTED) break;
       if (listed.has(key)) continue;
       listed.add(key);
-      const value = facetKind(field).numeric ? key : (requested.find((raw) => String(selectionOf(field, [raw]).keys[0]) === key) ?? key);
+      const value = facetKind(field).numeric ? key : (requested.find((raw) => exactKey(field, raw) === key) ?? key);
       beyond.push({ value, key, hitCount: await store.count(conditionOf('collect', tree, [...others, selectionOf(field, [value])])) });
     }
     return beyond;

@@ -345,6 +345,10 @@ await forEachDialect((dialect) => {
     assert.equal(placed.metadata.title, 'Placed');
     const paramsWin = (await (await api.upload('create', { folderPath: '/FromParams', metadata: JSON.stringify({ folderPath: '/FromJson' }) }, { path: photo, name: 'p.jpg' })).json()) as Hit;
     assert.equal(paramsWin.metadata.assetPath, '/FromParams/p.jpg');
+    const filenameParam = (await (await api.upload('create', { folderPath: '/FromParams', filename: 'param.jpg', metadata: JSON.stringify({ name: 'json.jpg', assetPath: '/FromJson/elsewhere.jpg' }) }, { path: photo })).json()) as Hit;
+    assert.equal(filenameParam.metadata.assetPath, '/FromParams/param.jpg', 'parameters win over every location in the JSON');
+    const mixed = (await (await api.upload('create', { folderPath: '/FromParams', metadata: JSON.stringify({ filename: 'from-json.jpg' }) }, { path: photo })).json()) as Hit;
+    assert.equal(mixed.metadata.assetPath, '/FromParams/from-json.jpg', 'a folder parameter and a name in the JSON');
 
     const created = await api.upload('create', { folderPath: '/Next', nextUrl: '/done.html?id=${id}&ok=1' }, { path: photo, name: 'n.jpg' });
     assert.equal(created.status, 301);

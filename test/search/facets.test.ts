@@ -98,7 +98,7 @@ await forEachDialect((dialect) => {
     assert.equal(draftWood.facets.tags![2]!.value, 'stone');
     const final = await search({ q: 'status:Final', facets: 'rating,status', 'facet.rating.selection': '1.0', 'facet.status.selection': 'Draft' });
     assert.equal(final.totalHits, 0);
-    assert.deepEqual(final.facets.rating!.filter(({ selected }) => selected), [{ value: '1', hitCount: 0, selected: true }], 'a number as a number');
+    assert.deepEqual(final.facets.rating!.filter(({ selected }) => selected), [{ value: '1', hitCount: 0, selected: true }], 'a number in its plain form (1, not 1.0)');
     assert.deepEqual(final.facets.status!.filter(({ selected }) => selected), [{ value: 'Draft', hitCount: 0, selected: true }]);
   });
 

@@ -43,12 +43,13 @@ export function assetRoutes(app: FastifyInstance, ctx: AppContext): void {
         const hit = hitFor(request, params);
         const next = nextUrlOf(request, params);
         const metadata = metadataFrom(params);
-        // The location from parameters or, as the contract allows, from the metadata JSON (parameters win).
-        const located = (name: string) => params.get(name) ?? (typeof metadata[name] === 'string' ? (metadata[name] as string) : undefined);
+        // The location from parameters or, as the contract allows, from the metadata JSON: a parameter wins over
+        // anything in the JSON (a `filename` parameter over a JSON `name`, a `folderPath` one over a JSON `assetPath`).
+        const inJson = (name: string) => (typeof metadata[name] === 'string' && params.get(name) === undefined ? (metadata[name] as string) : undefined);
         const asset = await ctx.assets.create(user, {
-          folderPath: located('folderPath'),
-          name: located('name') ?? located('filename'),
-          assetPath: located('assetPath'),
+          folderPath: params.get('folderPath') ?? inJson('folderPath'),
+          name: params.get('name') ?? params.get('filename') ?? inJson('name') ?? inJson('filename'),
+          assetPath: params.get('assetPath') ?? (params.get('folderPath') === undefined ? inJson('assetPath') : undefined),
           metadata,
           autoRename: params.bool('autoRename', true),
           parseModifications: params.bool('parseMetadataModifications', true),
