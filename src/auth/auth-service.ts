@@ -57,6 +57,8 @@ export class AuthService {
   private dummyHash: Promise<string> | undefined;
   /** `authcred` credentials verified lately, by their keyed hash (see authenticateCredentials). */
   private readonly verifiedCredentials = new Map<string, { userId: string; passwordHash: string; until: number }>();
+  /** `authcred` verifications running, by keyed hash and client address: requests that come meanwhile share them. */
+  private readonly verifyingCredentials = new Map<string, Promise<User | null>>();
   /** Keys the hashes of remembered credentials: never stored, different in every process. */
   private readonly credentialKey = randomBytes(32);
 
@@ -109,8 +111,9 @@ export class AuthService {
 
   /**
    * `authcred` (protocol §6.4): credentials on a request that reads, authenticating that request alone; throttled
-   * as logins are. A page of thumbnails would run the password hash once per image, so a success is remembered
-   * for a minute, under a keyed hash of the credentials, and only while the user's password hash is unchanged.
+   * as logins are. A page of thumbnails would run the password hash once per image, so requests that come while
+   * it runs share it, and a success is remembered for a minute, under a keyed hash of the credentials, and only
+   * while the user's password hash is unchanged.
    */
   async authenticateCredentials(credentials: Credentials): Promise<Principal | null> {
     const key = createHmac('sha256', this.credentialKey).update(`${credentials.username}\u0000${credentials.password}`).digest('hex');
@@ -121,7 +124,14 @@ export class AuthService {
       if (user?.enabled && user.passwordHash === remembered.passwordHash) return { user, tokenHash: '', kind: 'authcred', csrfHash: null };
     }
     this.verifiedCredentials.delete(key);
-    const user = await this.verifyCredentials(credentials);
+    // A page of thumbnails asks all at once: one password check for all of them, not one each.
+    const running = `${key} ${credentials.ip}`;
+    let verifying = this.verifyingCredentials.get(running);
+    if (!verifying) {
+      verifying = this.verifyCredentials(credentials).finally(() => this.verifyingCredentials.delete(running));
+      this.verifyingCredentials.set(running, verifying);
+    }
+    const user = await verifying;
     if (!user) return null;
     // The oldest goes first (a Map keeps insertion order).
     if (this.verifiedCredentials.size >= AUTHCRED_REMEMBERED_MAX) this.verifiedCredentials.delete(this.verifiedCredentials.keys().next().value!);

@@ -32,6 +32,21 @@ await forEachDialect((dialect) => {
     assert.equal((await get('/services/profile')).statusCode, 401);
   });
 
+  it('checks the password once for a page of thumbnails asked all at once', async () => {
+    const fresh = await createUser(server);
+    const users = server.app.damson.auth as unknown as { users: { findByUsername: (name: string) => Promise<unknown> } };
+    const original = users.users.findByUsername.bind(users.users);
+    let lookups = 0;
+    users.users.findByUsername = (name: string) => (lookups++, original(name));
+    try {
+      const answers = await Promise.all(Array.from({ length: 12 }, () => get(`/services/profile?authcred=${authcred(fresh.username, PASSWORD)}`)));
+      assert.deepEqual([...new Set(answers.map((answer) => answer.statusCode))], [200]);
+      assert.equal(lookups, 1, 'twelve requests, one password check');
+    } finally {
+      users.users.findByUsername = original;
+    }
+  });
+
   it('opens nothing that writes, whatever the method', async () => {
     for (const service of ['createFolder', 'update', 'remove', 'logout', 'create']) {
       const response = await server.app.inject({ method: 'POST', url: `/services/${service}?authcred=${authcred(username, PASSWORD)}`, payload: { path: '/ByAuthcred', q: '*:*' } });
