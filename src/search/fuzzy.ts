@@ -1,10 +1,9 @@
 import { words } from './index-entries.js';
-import type { QueryNode } from './query.js';
+import { NOTHING, type QueryNode } from './query.js';
 
 /** Indexed words (of one field, or any) that start with `prefix` and are `lengths.min`–`lengths.max` characters long. */
 export type FuzzyCandidates = (prefix: string, field: string | null, limit: number, lengths: { min: number; max: number }) => Promise<string[]>;
 
-const NOTHING: QueryNode = { kind: 'not', child: { kind: 'all' } };
 const MAX_CANDIDATES = 5000;
 const MAX_EXPANSIONS = 64;
 

@@ -2,7 +2,7 @@ import lucene, { type BinaryNode, type Node, type RangeNode, type TermNode } fro
 import { type FieldDefinition, fieldDefinition, METADATA_COMPLETE, parseNumber } from '../assets/fields.js';
 import { badRequest } from '../lib/errors.js';
 import { type DateSpan, resolveQueryDate } from './date-math.js';
-import type { QueryNode } from './query.js';
+import { NOTHING, type QueryNode } from './query.js';
 
 export const MAX_QUERY_LENGTH = 10_000;
 const MAX_DEPTH = 32;
@@ -50,9 +50,10 @@ export function parseQuery(text: string, now: number): QueryNode {
 
 /**
  * The query rewritten into the forms the `lucene` grammar reads as Lucene does: it drops the NOT of `&& NOT` and
- * `|| NOT` (`sea && NOT boats` found the boats), cannot negate a bracket (`-(a b)`, `!(a b)`), and reads the `/`
- * of date math's rounding (`NOW/DAY`) as a regular expression. Quoted phrases and escaped characters are left
- * alone. `originalOffset` maps a position in the rewritten text back to the user's, for syntax errors.
+ * `|| NOT` (`sea && NOT boats` found the boats), cannot negate or require a bracket (`-(a b)`, `!(a b)`, `+(a b)`),
+ * and reads the `/` of date math's rounding (`NOW/DAY`) as a regular expression. Quoted phrases and escaped
+ * characters are left alone. `originalOffset` maps a position in the rewritten text back to the user's, for
+ * syntax errors.
  */
 function forGrammar(query: string): { text: string; originalOffset: (offset: number) => number } {
   let text = '';
@@ -286,9 +287,6 @@ function fieldTerm(definition: FieldDefinition, node: TermNode, pattern: boolean
   const bound = typedBound(definition, value);
   return { kind: 'range', field: definition.name, min: bound, max: bound, minInclusive: true, maxInclusive: true };
 }
-
-/** A query that matches no asset. */
-const NOTHING: QueryNode = { kind: 'not', child: { kind: 'all' } };
 
 /** Whether `text` is `value`, any case, where `pattern` makes `*` and `?` in `value` wildcards. */
 function wildcardMatches(value: string, text: string, pattern: boolean): boolean {

@@ -11,3 +11,6 @@ export type QueryNode =
   | { kind: 'term'; field: string | null; value: string; phrase: boolean; pattern: boolean; fuzzy: boolean; edits?: number }
   /** Bounds are already typed: numbers (and dates as epoch ms) or text; null is open. */
   | { kind: 'range'; field: string; min: number | string | null; max: number | string | null; minInclusive: boolean; maxInclusive: boolean };
+
+/** A query that matches no asset (a fuzzy term with no near word, a relation search while there are no relations). */
+export const NOTHING: QueryNode = { kind: 'not', child: { kind: 'all' } };
