@@ -12,7 +12,6 @@ import { addServiceRoute } from '../route.js';
 export function systemRoutes(app: FastifyInstance, metrics: Metrics): void {
   addServiceRoute(app, {
     url: '/services/system/metrics',
-    readOnly: true,
     methods: ['GET'],
     handler: async (request, reply) => {
       if (!principalOf(request).user.authorities.includes(ROLE_SUPERUSER)) throw forbidden('Metrics are for super users');
