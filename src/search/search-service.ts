@@ -305,13 +305,14 @@ export class SearchService {
     const own = selections.find((selection) => selection.field === field);
     const others = selections.filter((selection) => selection !== own);
     const listed = new Set(counts.map(({ key }) => key));
+    const { numeric } = facetKind(field);
     const beyond: FacetCount[] = [];
     for (const key of own?.keys.map(String) ?? []) {
       // Each is counted on its own: a bounded number of them (a UI selects a handful; a script may send 1,000).
       if (beyond.length >= MAX_SELECTED_LISTED) break;
       if (listed.has(key)) continue;
       listed.add(key);
-      const value = facetKind(field).numeric ? key : (requested.find((raw) => exactKey(field, raw) === key) ?? key);
+      const value = numeric ? key : (requested.find((raw) => exactKey(field, raw) === key) ?? key);
       beyond.push({ value, key, hitCount: await store.count(conditionOf('collect', tree, [...others, selectionOf(field, [value])])) });
     }
     return beyond;
